@@ -1,0 +1,139 @@
+"""The aiohttp application: shared state set up in startup/cleanup hooks, the proxy's own endpoints
+under /-/, and the catch-all route that forwards everything else to the upstream."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from . import __version__, pages
+from .forward import Proxy, cookie_modes, public_host_header, public_scheme
+from .metrics import Metrics
+from .modes import Modes, UnknownMode, parse as parse_modes
+from .pipeline import Pipeline, build_pipeline
+from .settings import Settings
+from .urls import mode_prefix, safe_local_target, split_mode_prefix, with_prefix
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+METRICS = web.AppKey("metrics", Metrics)
+PROXY = web.AppKey("proxy", Proxy)
+CLIENT = web.AppKey("client", aiohttp.ClientSession)
+EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Application:
+    # client_max_size only limits bodies the app reads itself; proxied bodies are streamed, never read whole.
+    app = web.Application(client_max_size=settings.limits.search_body_max_bytes)
+    app[SETTINGS] = settings
+    app[PIPELINE] = pipeline or build_pipeline(settings)
+    app[METRICS] = Metrics()
+    app.on_startup.append(_start_client)
+    app.on_cleanup.append(_close_client)
+
+    app.router.add_get("/-/health", health)
+    app.router.add_get("/-/metrics", metrics)
+    app.router.add_get("/-/set/{modes}", set_modes)
+    app.router.add_get("/-/toggle/{token}", toggle_mode)
+    if STATIC_DIR.is_dir():
+        app.router.add_static("/-/static/", STATIC_DIR, append_version=False)
+    app.router.add_route("*", "/-/{tail:.*}", own_or_prefixed)
+    app.router.add_route("*", "/{tail:.*}", forward)
+    return app
+
+
+async def _start_client(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    timeouts = settings.timeouts
+    # total=None: downloads may take long; a stalled upstream is caught by the read timeout instead.
+    timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect,
+                                    sock_read=timeouts.read)
+    connector = aiohttp.TCPConnector(limit=settings.limits.upstream_connections, ttl_dns_cache=60)
+    client = aiohttp.ClientSession(
+        connector=connector, timeout=timeout, auto_decompress=False,  # bytes pass through as the upstream sent them
+        cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to each reader, never to the proxy
+        skip_auto_headers=("User-Agent",), trust_env=False)
+    app[CLIENT] = client
+    app[EXECUTOR] = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="pipeline")
+    variant_key = hashlib.sha1(f"{__version__}|{settings}".encode()).hexdigest()
+    app[PROXY] = Proxy(settings, app[PIPELINE], client, app[METRICS], variant_key, app[EXECUTOR])
+
+
+async def _close_client(app: web.Application) -> None:
+    await app[CLIENT].close()
+    app[EXECUTOR].shutdown(wait=False, cancel_futures=True)
+
+
+async def forward(request: web.Request) -> web.StreamResponse:
+    return await request.app[PROXY].handle(request)
+
+
+async def own_or_prefixed(request: web.Request) -> web.StreamResponse:
+    """Anything under /-/ that is not an endpoint is a mode prefix (valid or not: the proxy reports)."""
+    return await request.app[PROXY].handle(request)
+
+
+async def health(request: web.Request) -> web.Response:
+    # Host-agnostic on purpose: load balancers probe by IP address.
+    return web.json_response({"status": "ok", "version": __version__}, headers={"Cache-Control": "no-store"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[METRICS].exposition()
+    response = web.Response(body=body, headers={"Cache-Control": "no-store"})
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+# --- mode toggles: set the cookie, send the reader back to the same page in the new modes ---------------
+
+def _current_modes(request: web.Request, target: str) -> Modes:
+    split = split_mode_prefix(target)
+    if split.modes_text is not None:
+        try:
+            return parse_modes(split.modes_text)
+        except UnknownMode:
+            pass
+    stored = cookie_modes(request, request.app[SETTINGS])
+    if stored is not None:
+        return stored
+    host = request.app[SETTINGS].host_for(public_host_header(request, request.app[SETTINGS]))
+    return host.modes if host else Modes()
+
+
+def _go(request: web.Request, modes: Modes, target: str) -> web.Response:
+    settings = request.app[SETTINGS]
+    path = split_mode_prefix(target).rest
+    response = web.Response(status=303, headers={"Location": with_prefix(path, mode_prefix(modes)),
+                                                 "Cache-Control": "private, no-store"})
+    response.set_cookie(settings.cookie_name, str(modes), max_age=settings.cookie_max_age, path="/",
+                        samesite="Lax", httponly=True, secure=public_scheme(request, settings) == "https")
+    return response
+
+
+async def set_modes(request: web.Request) -> web.Response:
+    target = safe_local_target(request.query.get("next"))
+    try:
+        modes = parse_modes(request.match_info["modes"])
+    except UnknownMode as exc:
+        return request.app[PROXY].own_page(404, pages.unknown_modes(exc.token), Modes())
+    return _go(request, modes, target)
+
+
+async def toggle_mode(request: web.Request) -> web.Response:
+    target = safe_local_target(request.query.get("next"))
+    current = _current_modes(request, target)
+    try:
+        modes = current.toggled(request.match_info["token"])
+    except UnknownMode as exc:
+        return request.app[PROXY].own_page(404, pages.unknown_modes(exc.token), current)
+    return _go(request, modes, target)

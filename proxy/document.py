@@ -1,0 +1,101 @@
+"""Parse an HTML page once into an lxml tree and serialize it once, keeping what the reader sees.
+
+libxml2's HTML parser is fast and forgiving, but it differs from browsers in two ways that lose text
+on real portals: it drops everything after ``</html>`` (portals append scripts and whole blocks there),
+and it drops ``</br>`` (browsers read it as ``<br>``).  A single regex pass over the markup, which skips
+comments and raw-text elements, fixes both before parsing, the way the HTML standard's tree builder
+would: ``</body>``/``</html>`` only switch insertion modes, so removing them keeps later content in
+<body>; ``</br>`` becomes ``<br>``.
+"""
+from __future__ import annotations
+
+import re
+
+import lxml.html
+from lxml import etree
+
+# One alternation, scanned left to right: things to skip over intact, or the end tags we repair.
+_PRE_PARSE = re.compile(
+    r"<!--.*?(?:-->|\Z)"  # comments (conditional comments included)
+    r"|<(script|style|textarea|title|xmp)\b[^>]*>.*?(?:</\1\s*>|\Z)"  # raw text: never touched
+    r"|</(body|html)\s*>"  # group 2: to drop
+    r"|</br\s*>",  # stray </br>
+    re.I | re.S,
+)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+
+
+def _repair(match: re.Match) -> str:
+    text = match.group(0)
+    if match.group(2):
+        return ""
+    if text[:4].lower() == "</br":
+        return "<br>"
+    return text
+
+
+def prepare_markup(html: str) -> str:
+    html = _XML_DECLARATION.sub("", html, count=1)
+    return _PRE_PARSE.sub(_repair, html)
+
+
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_blank_text=False, remove_comments=False,
+                               remove_pis=False, default_doctype=False, collect_ids=False, huge_tree=True)
+
+
+class Document:
+    """An HTML page as a tree, with the doctype it came with."""
+
+    def __init__(self, root: lxml.html.HtmlElement, doctype: str):
+        self.root = root
+        self.doctype = doctype
+
+    @property
+    def head(self) -> lxml.html.HtmlElement:
+        head = self.root.find("head")
+        if head is None:
+            head = etree.Element("head")
+            self.root.insert(0, head)
+        return head
+
+    @property
+    def body(self) -> lxml.html.HtmlElement:
+        body = self.root.find("body")
+        if body is None:
+            body = etree.SubElement(self.root, "body")
+        return body
+
+
+def parse(html: str) -> Document:
+    """Parse page text.  Raises ValueError when there is nothing an HTML parser can make a page of."""
+    markup = prepare_markup(html)
+    if not markup.strip():
+        raise ValueError("empty document")
+    try:
+        root = lxml.html.document_fromstring(markup.encode("utf-8", "surrogatepass"), parser=_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError) as exc:
+        raise ValueError(f"unparseable HTML: {exc}") from None
+    if root.tag != "html":  # fragments come back wrapped differently; normalise the shape
+        raise ValueError("parser returned no <html> element")
+    doctype = root.getroottree().docinfo.doctype or ""
+    return Document(root, doctype)
+
+
+def serialize(doc: Document) -> str:
+    text = lxml.html.tostring(doc.root, encoding="unicode", method="html")
+    return (doc.doctype + "\n" + text) if doc.doctype else text
+
+
+def set_charset_utf8(doc: Document) -> None:
+    """We always send UTF-8: make the page's own declaration say so (or add one as the first head child)."""
+    found = False
+    for meta in doc.root.iter("meta"):
+        if meta.get("charset") is not None:
+            meta.set("charset", "utf-8")
+            found = True
+        elif (meta.get("http-equiv") or "").lower() == "content-type":
+            meta.set("content", "text/html; charset=utf-8")
+            found = True
+    if not found:
+        meta = etree.Element("meta", charset="utf-8")
+        doc.head.insert(0, meta)

@@ -1,0 +1,334 @@
+"""The request path, top to bottom:
+
+    admit -> resolve modes -> fetch upstream -> decide whether to transform -> decode
+          -> transforms in order -> encode -> respond
+
+Everything that is not transformed (images, downloads, Range replies, HTML over the size limit, pages
+that fail to decode) streams through byte for byte with its headers, minus hop-by-hop ones.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from . import codec, pages
+from .headers import (add_vary, etag_suffix, rewrite_response_headers, strip_hop_by_hop, transformed_etag,
+                      upstream_if_none_match, upstream_request_headers)
+from .metrics import Metrics
+from .modes import Modes, UnknownMode, parse as parse_modes
+from .pipeline import Page, Pipeline
+from .settings import PublicHost, Settings
+from .urls import UpstreamLinks, mode_prefix, split_mode_prefix, with_prefix
+
+log = logging.getLogger(__name__)
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Labels that upstreams put on HTML by mistake; we sniff these (WHATWG MIME sniffing's HTML signatures).
+_SNIFFABLE_TYPES = ("", "text/plain", "application/octet-stream")
+_HTML_SIGNATURE = re.compile(
+    rb"^\s*<(?:!doctype\s+html|html|head|body|script|iframe|h1|div|font|table|a|style|title|b|br|p|!--)[\s>/]", re.I)
+_PAGE_LIKE_PATH = re.compile(r"(/|\.s?html?|\.jsp|\.aspx?|\.php|/[^./]*)$", re.I)
+
+
+# --- 1. admit and resolve modes ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    modes: Modes
+    prefix: str  # the mode prefix links on this page keep ('' when modes came from cookie or host)
+    path_qs: str  # upstream path and query, raw (percent-encoding as the reader sent it)
+    from_cookie_or_host: bool  # the response depends on the mode cookie: caches must Vary on it
+
+
+def public_scheme(request: web.Request, settings: Settings) -> str:
+    if settings.is_trusted(request.remote):
+        forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        if forwarded in ("http", "https"):
+            return forwarded
+    return request.scheme
+
+
+def public_host_header(request: web.Request, settings: Settings) -> str:
+    if settings.is_trusted(request.remote) and "X-Forwarded-Host" in request.headers:
+        return request.headers["X-Forwarded-Host"].split(",")[0].strip()
+    return request.headers.get("Host", "")
+
+
+def cookie_modes(request: web.Request, settings: Settings) -> Modes | None:
+    raw = request.cookies.get(settings.cookie_name)
+    if raw is None:
+        return None
+    try:
+        return parse_modes(raw)
+    except UnknownMode:
+        return None  # a stale or forged cookie is ignored, never an error for the reader
+
+
+def is_navigation(request: web.Request) -> bool:
+    """A top-level page load (never XHR/fetch, which must keep getting what they asked for)."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    mode = request.headers.get("Sec-Fetch-Mode")
+    if mode is not None:
+        return mode == "navigate" and request.headers.get("Sec-Fetch-Dest", "document") in ("document", "iframe", "frame")
+    if request.headers.get("X-Requested-With"):
+        return False
+    return "text/html" in request.headers.get("Accept", "")
+
+
+class Redirect(Exception):
+    def __init__(self, location: str, vary_cookie: bool):
+        self.location = location
+        self.vary_cookie = vary_cookie
+
+
+def resolve_route(request: web.Request, settings: Settings, host: PublicHost) -> Route:
+    """Which modes this request is served in, and which upstream path it asks for.
+
+    Raises UnknownMode for a bad prefix, Redirect when the reader should land on the canonical URL.
+    """
+    raw = request.raw_path
+    split = split_mode_prefix(raw)
+    if split.modes_text is not None:
+        modes = parse_modes(split.modes_text)
+        prefix = mode_prefix(modes)
+        canonical = with_prefix(split.rest, prefix)
+        if canonical != raw and request.method in ("GET", "HEAD"):
+            # One URL per mode set: '/-/elder+trad/x' -> '/-/trad+elder/x', '/-/plain/x' -> '/x'.
+            raise Redirect(canonical, vary_cookie=False)
+        return Route(modes, prefix, split.rest, from_cookie_or_host=False)
+    stored = cookie_modes(request, settings)
+    if stored is not None and not stored.plain and is_navigation(request):
+        raise Redirect(with_prefix(raw, mode_prefix(stored)), vary_cookie=True)
+    modes = stored if stored is not None else host.modes
+    return Route(modes, "", raw, from_cookie_or_host=True)
+
+
+# --- 2..8. the proxy handler -------------------------------------------------------------------------
+
+class Proxy:
+    def __init__(self, settings: Settings, pipeline: Pipeline, client: aiohttp.ClientSession, metrics: Metrics,
+                 variant_key: str, executor=None):
+        self.settings = settings
+        self.pipeline = pipeline
+        self.client = client
+        self.metrics = metrics
+        self.variant_key = variant_key  # proxy version + rules version: part of every transformed ETag
+        self.executor = executor
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        settings = self.settings
+        # Absolute-form targets ("GET http://elsewhere/ HTTP/1.1") are what open proxies follow: refuse.
+        if request.message.url.is_absolute() or not request.raw_path.startswith("/"):
+            return self.own_page(400, pages.bad_request("此服务不是通用代理，不接受绝对地址请求。"), Modes())
+        host_header = public_host_header(request, settings)
+        host = settings.host_for(host_header)
+        if host is None:
+            return self.own_page(421, pages.misdirected(host_header), Modes())
+        try:
+            route = resolve_route(request, settings, host)
+        except UnknownMode as exc:
+            return self.own_page(404, pages.unknown_modes(exc.token), Modes())
+        except Redirect as redirect:
+            return self.redirect(redirect)
+        scheme = public_scheme(request, settings)
+        links = UpstreamLinks(settings.upstream_hosts(), settings.upstream.scheme, route.prefix)
+        upstream_url = URL(settings.upstream_origin + route.path_qs, encoded=True)
+        suffix = etag_suffix(f"{self.variant_key}|{route.modes.canonical()}|{route.prefix}")
+
+        headers = upstream_request_headers(
+            request.headers, peer=request.remote, trusted_peer=settings.is_trusted(request.remote),
+            public_scheme=scheme, public_host=host_header, upstream_host=settings.upstream.raw_authority,
+            accept_encoding=codec.accepted_upstream_encodings(request.headers.get("Accept-Encoding")),
+            cookie_name=settings.cookie_name)
+        own_etag_asked = "If-None-Match" in headers and "a11y-" in headers["If-None-Match"]
+        if "If-None-Match" in headers:
+            value = upstream_if_none_match(headers.pop("If-None-Match"), suffix)
+            if value:
+                headers["If-None-Match"] = value
+        body = request.content if request.body_exists else None
+
+        started = time.monotonic()
+        try:
+            upstream = await self.client.request(
+                request.method, upstream_url, headers=headers, data=body, allow_redirects=False)
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+            self.metrics.upstream_errors.labels("timeout").inc()
+            return self.own_page(504, pages.upstream_failed(504, with_prefix(route.path_qs, route.prefix)), route.modes,
+                                 upstream_url)
+        except (aiohttp.ClientError, OSError) as exc:
+            log.warning("upstream %s failed: %s", upstream_url, exc)
+            self.metrics.upstream_errors.labels("connect").inc()
+            return self.own_page(502, pages.upstream_failed(502, with_prefix(route.path_qs, route.prefix)), route.modes,
+                                 upstream_url)
+        try:
+            return await self.respond(request, route, upstream, upstream_url, links, host_header, scheme, suffix,
+                                      own_etag_asked, started)
+        finally:
+            upstream.release()
+
+    async def respond(self, request, route: Route, upstream: aiohttp.ClientResponse, upstream_url: URL,
+                      links: UpstreamLinks, host_header: str, scheme: str, suffix: str, own_etag_asked: bool,
+                      started: float) -> web.StreamResponse:
+        settings = self.settings
+        headers = strip_hop_by_hop(upstream.headers)
+        rewrite_response_headers(headers, links=links, request_url=upstream_url, public_host=host_header,
+                                 public_scheme=scheme)
+        headers.add("Via", f"{upstream.version.major}.{upstream.version.minor} a11y-proxy")
+        if upstream.status == 304 and own_etag_asked and "ETag" in headers:
+            headers["ETag"] = transformed_etag(headers["ETag"], suffix)
+
+        kind = self.decide(request, upstream)
+        if kind is None:
+            if _is_html_type(upstream.headers.get("Content-Type", "")) and upstream.status not in (206, 304):
+                # HEAD of a page: describe what GET would send (UTF-8, our ETag, length unknown).
+                if request.method == "HEAD":
+                    headers.popall("Content-Length", None)
+                    headers.popall("Content-Encoding", None)
+                    headers["Content-Type"] = "text/html; charset=utf-8"
+                    if "ETag" in headers:
+                        headers["ETag"] = transformed_etag(headers["ETag"], suffix)
+                if route.from_cookie_or_host:
+                    add_vary(headers, "Cookie")
+            self.metrics.responses.labels("stream").inc()
+            return await self.stream(request, upstream, headers, b"")
+
+        # 5. decode: read the body up to the limit; anything larger streams through untouched.
+        limit = settings.limits.html_max_bytes
+        if upstream.content_length is not None and upstream.content_length > limit:
+            log.warning("%s: HTML of %d bytes over html_max_bytes; streamed untransformed", upstream_url,
+                        upstream.content_length)
+            self.metrics.responses.labels("stream-oversize").inc()
+            return await self.stream(request, upstream, headers, b"")
+        try:
+            raw, complete = await self.read_bounded(upstream, limit)
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            status = 504 if isinstance(exc, asyncio.TimeoutError) else 502
+            log.warning("%s: reading the page failed: %r", upstream_url, exc)
+            self.metrics.upstream_errors.labels("timeout" if status == 504 else "read").inc()
+            return self.own_page(status, pages.upstream_failed(status, with_prefix(route.path_qs, route.prefix)),
+                                 route.modes, upstream_url)
+        if not complete:
+            log.warning("%s: HTML over html_max_bytes (%d); streamed untransformed", upstream_url, limit)
+            self.metrics.responses.labels("stream-oversize").inc()
+            return await self.stream(request, upstream, headers, raw)
+        try:
+            decoded = codec.decompress(raw, upstream.headers.get("Content-Encoding"), limit)
+        except codec.UndecodableBody as exc:
+            log.warning("%s: %s; sent untransformed", upstream_url, exc)
+            self.metrics.responses.labels("passthrough-undecodable").inc()
+            return await self.stream(request, upstream, headers, raw)
+        if kind == "sniff" and not _HTML_SIGNATURE.match(decoded[:1024]):
+            return await self.stream(request, upstream, headers, raw)
+        charset, _ = codec.sniff_charset(decoded, upstream.headers.get("Content-Type"))
+        text = codec.decode(decoded, charset)
+
+        # 6..7. transforms in order (off the event loop: parsing a large page takes milliseconds).
+        page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix)
+        transform_started = time.monotonic()
+        try:
+            html = await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.render, text, page)
+        except Exception:  # a page we cannot rewrite still reaches the reader, exactly as sent
+            log.exception("%s: transform failed; sent untransformed", upstream_url)
+            self.metrics.responses.labels("passthrough-error").inc()
+            return await self.stream(request, upstream, headers, raw)
+        self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
+
+        # 8. encode and respond.
+        out = html.encode("utf-8")
+        for name in ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges"):
+            headers.popall(name, None)
+        headers["Content-Type"] = "text/html; charset=utf-8"
+        etag = transformed_etag(upstream.headers.get("ETag"), suffix)
+        if etag:
+            headers["ETag"] = etag
+        coding = codec.choose_encoding(request.headers.get("Accept-Encoding"))
+        if coding and len(out) >= settings.limits.compress_min_bytes:
+            out = codec.compress(out, coding)
+            headers["Content-Encoding"] = coding
+        add_vary(headers, "Accept-Encoding", *(["Cookie"] if route.from_cookie_or_host else []))
+        self.metrics.responses.labels("transformed").inc()
+        return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=out)
+
+    def decide(self, request: web.Request, upstream: aiohttp.ClientResponse) -> str | None:
+        """'html' to transform, 'sniff' to look at the bytes first, None to stream through."""
+        if request.method == "HEAD" or upstream.status in (204, 206, 304) or upstream.status < 200:
+            return None
+        content_type = upstream.headers.get("Content-Type", "")
+        if _is_html_type(content_type):
+            return "html"
+        if content_type.split(";")[0].strip().lower() in _SNIFFABLE_TYPES and "Content-Disposition" not in upstream.headers \
+                and _PAGE_LIKE_PATH.search(upstream.url.path):
+            return "sniff"
+        return None
+
+    async def read_bounded(self, upstream: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+        """Read at most limit+1 bytes within the total timeout; (bytes, True) if that was the whole body."""
+        chunks: list[bytes] = []
+        size = 0
+
+        async def read() -> bool:
+            nonlocal size
+            async for chunk in upstream.content.iter_chunked(self.settings.limits.stream_chunk_bytes):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    return False
+            return True
+
+        complete = await asyncio.wait_for(read(), self.settings.timeouts.total)
+        return b"".join(chunks), complete
+
+    async def stream(self, request: web.Request, upstream: aiohttp.ClientResponse, headers: CIMultiDict,
+                     already_read: bytes) -> web.StreamResponse:
+        """Send the upstream response as it came: status, headers, and the body's bytes unchanged."""
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
+        if upstream.content_length is not None and "Content-Length" in headers:
+            response.content_length = upstream.content_length
+        await response.prepare(request)
+        if request.method == "HEAD" or upstream.status in (204, 304):
+            await response.write_eof()
+            return response
+        if already_read:
+            await response.write(already_read)
+        try:
+            async for chunk in upstream.content.iter_chunked(self.settings.limits.stream_chunk_bytes):
+                await response.write(chunk)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            # Headers are gone already: cut the connection so the reader sees a failed download, not a short file.
+            log.warning("upstream stream broke: %s", exc)
+            if request.transport is not None:
+                request.transport.close()
+            return response
+        await response.write_eof()
+        return response
+
+    # --- the proxy's own responses ---
+
+    def redirect(self, redirect: Redirect) -> web.Response:
+        response = web.Response(status=302 if redirect.vary_cookie else 301, headers={"Location": redirect.location})
+        if redirect.vary_cookie:
+            response.headers["Cache-Control"] = "private, no-store"
+            response.headers["Vary"] = "Cookie"
+        return response
+
+    def own_page(self, status: int, html: str, modes: Modes, url: URL | None = None) -> web.Response:
+        page = Page(url=url or self.settings.upstream, modes=modes, settings=self.settings)
+        try:
+            html = self.pipeline.render(html, page)
+        except Exception:  # our own page must always go out, even if a transform trips on it
+            log.exception("rendering the proxy's own page failed")
+        return web.Response(status=status, text=html, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "no-store"})
+
+
+def _is_html_type(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() in _HTML_TYPES

@@ -1,0 +1,22 @@
+"""Prometheus metrics, one registry per application (so tests and several apps in one process never clash)."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.responses = Counter("a11y_proxy_responses_total", "Proxied responses by how they were handled",
+                                 ["outcome"], registry=self.registry)
+        self.upstream_errors = Counter("a11y_proxy_upstream_errors_total", "Upstream failures by kind", ["kind"],
+                                       registry=self.registry)
+        self.transform_seconds = Histogram(
+            "a11y_proxy_transform_seconds", "Time spent in the HTML pipeline per page", registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+        self.rule_reloads = Counter("a11y_proxy_rule_reloads_total", "Rule reloads by result", ["result"],
+                                    registry=self.registry)
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

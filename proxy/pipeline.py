@@ -1,0 +1,78 @@
+"""The HTML pipeline: parse once, run an ordered list of transforms over the tree, serialize once.
+
+A transform is a small object with a name, the modes that enable it, and ``apply(doc, page)``.  The
+list in ``default_transforms`` is the one place that says which transforms exist and in what order.
+``render`` is the whole pipeline on a string, used by the proxy, the ``render`` command, tests and
+benchmarks alike.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from yarl import URL
+
+from . import document
+from .modes import Modes
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Page:
+    """What a transform may know about the page it is rewriting."""
+
+    url: URL  # the page's URL at the upstream
+    modes: Modes
+    settings: Settings
+    prefix: str = ""  # the mode prefix ("/-/trad+elder") that links on this page must keep, or ""
+    rules: object | None = None  # the rule set matched for this page (rules module), if any
+    notes: list[str] = field(default_factory=list)  # what transforms did, for logs and the debug view
+
+    @property
+    def trad_config(self) -> str | None:
+        """The OpenCC config this page is converted with, or None when trad is off."""
+        if self.modes.trad is None:
+            return None
+        return self.modes.trad or self.settings.trad_variant
+
+
+class Transform(Protocol):
+    name: str
+
+    def enabled(self, modes: Modes) -> bool: ...
+
+    def apply(self, doc: document.Document, page: Page) -> None: ...
+
+
+class Pipeline:
+    def __init__(self, transforms: list[Transform]):
+        self.transforms = transforms
+
+    def run(self, doc: document.Document, page: Page) -> None:
+        for transform in self.transforms:
+            if transform.enabled(page.modes):
+                transform.apply(doc, page)
+
+    def render(self, html: str, page: Page) -> str:
+        """Transform page text.  Raises ValueError if the text cannot be parsed as HTML."""
+        doc = document.parse(html)
+        self.run(doc, page)
+        return document.serialize(doc)
+
+
+def default_transforms(settings: Settings) -> list[Transform]:
+    """Every transform, in the order they run.  Later ones see the earlier ones' output."""
+    from .transforms.charset import DeclareUtf8
+    from .transforms.links import KeepReaderOnProxy
+
+    return [
+        KeepReaderOnProxy(),  # links, forms, frames and redirects stay on the proxy and keep the mode prefix
+        DeclareUtf8(),  # we always send UTF-8
+    ]
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    return Pipeline(default_transforms(settings))

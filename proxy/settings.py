@@ -1,0 +1,248 @@
+"""Every tunable of the proxy, with its default, in one place; loaded from a YAML config file.
+
+The rest of the code only sees these typed objects, never raw YAML.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yarl import URL
+
+from . import modes as modes_mod
+from .yamlsource import Located, SourceError, expect_mapping, load_file
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0  # seconds to open a connection to the upstream
+    read: float = 30.0  # seconds of silence allowed while reading the upstream response
+    total: float = 120.0  # seconds for a whole upstream exchange that we buffer (HTML); streams are bounded by `read`
+
+
+@dataclass(frozen=True)
+class Limits:
+    html_max_bytes: int = 8 * MiB  # larger HTML streams through untransformed
+    css_max_bytes: int = 2 * MiB  # larger stylesheets stream through untransformed
+    json_max_bytes: int = 4 * MiB
+    search_body_max_bytes: int = 64 * 1024  # form bodies we re-encode for search (trad reverse path)
+    upstream_connections: int = 100  # pool size of the shared client session
+    stream_chunk_bytes: int = 64 * 1024
+    compress_min_bytes: int = 1024  # smaller transformed bodies are sent uncompressed
+
+
+@dataclass(frozen=True)
+class PublicHost:
+    """A host name readers reach the proxy by, with the modes it serves when the reader chose none."""
+
+    name: str
+    modes: modes_mod.Modes = modes_mod.PLAIN
+
+
+@dataclass(frozen=True)
+class Toolbar:
+    enabled: bool = True
+    position: str = "top"  # top | bottom
+
+
+@dataclass(frozen=True)
+class Settings:
+    upstream: URL = URL("http://127.0.0.1:8000")
+    # Other origins that are the same site (http/https twins, bare domain): their absolute links are rewritten too.
+    upstream_aliases: tuple[str, ...] = ()
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    public_hosts: tuple[PublicHost, ...] = ()
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    rules_dir: Path | None = None
+    timeouts: Timeouts = Timeouts()
+    limits: Limits = Limits()
+    toolbar: Toolbar = Toolbar()
+    trad_variant: str = "s2t"  # OpenCC config used by the plain `trad` mode
+    cookie_name: str = "a11y_modes"
+    cookie_max_age: int = 365 * 24 * 3600
+    access_log: bool = True
+
+    @property
+    def upstream_origin(self) -> str:
+        return str(self.upstream.origin())
+
+    def upstream_hosts(self) -> set[str]:
+        """Host[:port] forms that count as 'the upstream' when seen in absolute URLs."""
+        hosts = {self.upstream.host or ""}
+        if self.upstream.explicit_port:
+            hosts = {f"{self.upstream.host}:{self.upstream.port}"}
+        hosts.update(a.lower() for a in self.upstream_aliases)
+        return {h.lower() for h in hosts}
+
+    def host_for(self, host_header: str | None) -> PublicHost | None:
+        """The configured public host matching a Host header, or None if the host is not ours."""
+        name = _host_name(host_header or "")
+        if not name:
+            return None
+        for host in self.public_hosts:
+            if host.name == name:
+                return host
+        if not self.public_hosts and name in _LOOPBACK_NAMES | {self.listen_host.lower()}:
+            # Unconfigured: answer only to loopback names, so a fresh install is never an open relay.
+            return PublicHost(name)
+        return None
+
+    def is_trusted(self, peer: str | None) -> bool:
+        if not peer:
+            return False
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in net for net in self.trusted_proxies)
+
+
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def _host_name(host_header: str) -> str:
+    host = host_header.strip().lower().rstrip(".")
+    if host.startswith("["):
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kib|kb|k|mib|mb|m|gib|gb|g)?\s*$", re.I)
+_SIZE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": MiB, "mb": MiB, "mib": MiB,
+               "g": 1024 * MiB, "gb": 1024 * MiB, "gib": 1024 * MiB}
+
+
+def parse_size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE_RE.match(str(value))
+    if not match:
+        raise ValueError(f"not a size: {value!r} (use e.g. 8MiB, 512KiB or a number of bytes)")
+    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"listen address must be HOST:PORT, got {text!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def parse_upstream(text: str) -> URL:
+    url = URL(text)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"upstream must be an http(s) URL with a host, got {text!r}")
+    return url.origin()
+
+
+_TOP_KEYS = {"upstream", "upstream_aliases", "listen", "public_hosts", "trusted_proxies", "rules", "timeouts",
+             "limits", "toolbar", "trad_variant", "cookie", "access_log"}
+
+
+def load_settings(path: Path, **overrides: Any) -> Settings:
+    """Read a site config file; keyword overrides (from the command line) win over the file."""
+    doc = load_file(path)
+    return settings_from(doc, path.parent, **overrides)
+
+
+def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
+    data = expect_mapping(doc, (), doc.data, _TOP_KEYS, "the config file")
+    kwargs: dict[str, Any] = {}
+
+    def field_value(key: str, parse, *path_extra):
+        try:
+            return parse(data[key])
+        except (ValueError, TypeError) as exc:
+            raise doc.error((key,) + path_extra, str(exc)) from None
+
+    if "upstream" in data:
+        kwargs["upstream"] = field_value("upstream", lambda v: parse_upstream(str(v)))
+    if "upstream_aliases" in data:
+        kwargs["upstream_aliases"] = field_value("upstream_aliases", _string_list)
+    if "listen" in data:
+        kwargs["listen_host"], kwargs["listen_port"] = field_value("listen", lambda v: parse_listen(str(v)))
+    if "public_hosts" in data:
+        kwargs["public_hosts"] = _public_hosts(doc, data["public_hosts"])
+    if "trusted_proxies" in data:
+        kwargs["trusted_proxies"] = field_value(
+            "trusted_proxies", lambda v: tuple(ipaddress.ip_network(str(n), strict=False) for n in _string_list(v)))
+    if "rules" in data:
+        kwargs["rules_dir"] = (base_dir / str(data["rules"])).resolve()
+    if "timeouts" in data:
+        raw = expect_mapping(doc, ("timeouts",), data["timeouts"], {"connect", "read", "total"}, "timeouts")
+        kwargs["timeouts"] = Timeouts(**{k: _positive(doc, ("timeouts", k), v) for k, v in raw.items()})
+    if "limits" in data:
+        names = set(Limits.__dataclass_fields__)
+        raw = expect_mapping(doc, ("limits",), data["limits"], names, "limits")
+        values = {}
+        for key, value in raw.items():
+            try:
+                values[key] = parse_size(value) if key.endswith("_bytes") else int(value)
+            except (ValueError, TypeError) as exc:
+                raise doc.error(("limits", key), str(exc)) from None
+        kwargs["limits"] = Limits(**values)
+    if "toolbar" in data:
+        raw = expect_mapping(doc, ("toolbar",), data["toolbar"], {"enabled", "position"}, "toolbar")
+        if raw.get("position", "top") not in ("top", "bottom"):
+            raise doc.error(("toolbar", "position"), "toolbar position must be 'top' or 'bottom'")
+        kwargs["toolbar"] = Toolbar(**raw)
+    if "trad_variant" in data:
+        variant = str(data["trad_variant"])
+        if variant not in {v for v in modes_mod.TRAD_VARIANTS.values() if v}:
+            raise doc.error(("trad_variant",), f"trad_variant must be one of s2t, s2tw, s2twp, s2hk, got {variant!r}")
+        kwargs["trad_variant"] = variant
+    if "cookie" in data:
+        raw = expect_mapping(doc, ("cookie",), data["cookie"], {"name", "max_age"}, "cookie")
+        if "name" in raw:
+            kwargs["cookie_name"] = str(raw["name"])
+        if "max_age" in raw:
+            kwargs["cookie_max_age"] = int(raw["max_age"])
+    if "access_log" in data:
+        kwargs["access_log"] = bool(data["access_log"])
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**kwargs)
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        raise ValueError("expected a list of strings")
+    return tuple(str(v) for v in value)
+
+
+def _positive(doc: Located, path: tuple, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise doc.error(path, f"{path[-1]} must be a positive number of seconds")
+    return float(value)
+
+
+def _public_hosts(doc: Located, value: Any) -> tuple[PublicHost, ...]:
+    if not isinstance(value, list):
+        raise doc.error(("public_hosts",), "public_hosts must be a list")
+    hosts = []
+    for i, entry in enumerate(value):
+        if isinstance(entry, str):
+            hosts.append(PublicHost(_host_name(entry)))
+            continue
+        raw = expect_mapping(doc, ("public_hosts", i), entry, {"host", "modes"}, "a public host")
+        if "host" not in raw:
+            raise doc.error(("public_hosts", i), "a public host needs 'host'")
+        try:
+            host_modes = modes_mod.parse(str(raw.get("modes", "")).replace(",", "+")) if not isinstance(
+                raw.get("modes"), list) else modes_mod.parse("+".join(map(str, raw["modes"])))
+        except modes_mod.UnknownMode as exc:
+            raise doc.error(("public_hosts", i, "modes"),
+                            f"{exc}; valid modes: {', '.join(modes_mod.all_tokens())}") from None
+        hosts.append(PublicHost(_host_name(str(raw["host"])), host_modes))
+    return tuple(hosts)
+
+
+__all__ = ["Settings", "Timeouts", "Limits", "Toolbar", "PublicHost", "load_settings", "settings_from",
+           "parse_size", "parse_listen", "parse_upstream", "SourceError", "field"]

@@ -1,0 +1,1 @@
+"""Transforms of the HTML pipeline, one module per concern (the order lives in pipeline.default_transforms)."""

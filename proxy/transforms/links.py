@@ -1,0 +1,93 @@
+"""Keep the reader on the proxy: rewrite URLs that point at the upstream, and keep the mode prefix.
+
+Third-party URLs are never touched.  Relative URLs need no change: they resolve against the page's
+public URL, which already carries the prefix.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from ..document import Document
+from ..modes import Modes
+from ..pipeline import Page
+from ..urls import UpstreamLinks
+
+# (attribute, navigational?) per element.  Navigational URLs keep the mode prefix.
+_NAVIGATIONAL = {
+    ("a", "href"), ("area", "href"), ("form", "action"), ("iframe", "src"), ("frame", "src"),
+    ("base", "href"), ("button", "formaction"), ("input", "formaction"),
+}
+_URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "data", "background", "longdesc", "cite",
+                   "srcset")
+_FIND = etree.XPath("//*[" + " or ".join(f"@{a}" for a in _URL_ATTRIBUTES) + "]")
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)""", re.I)
+
+
+def links_for(page: Page) -> UpstreamLinks:
+    return UpstreamLinks(page.settings.upstream_hosts(), page.settings.upstream.scheme, page.prefix)
+
+
+class KeepReaderOnProxy:
+    name = "links"
+
+    def enabled(self, modes: Modes) -> bool:
+        return True
+
+    def apply(self, doc: Document, page: Page) -> None:
+        links = links_for(page)
+        for element in _FIND(doc.root):
+            tag = element.tag if isinstance(element.tag, str) else ""
+            for attribute in _URL_ATTRIBUTES:
+                value = element.get(attribute)
+                if value is None:
+                    continue
+                if attribute == "srcset":
+                    new = _rewrite_srcset(value, links)
+                else:
+                    navigational = (tag, attribute) in _NAVIGATIONAL or (
+                        tag == "link" and attribute == "href" and "stylesheet" in (element.get("rel") or "").lower())
+                    new = links.rewrite(value, navigational)
+                if new is not None and new != value:
+                    element.set(attribute, new)
+        self._meta_refresh(doc, page, links)
+        self._css_urls(doc, links)
+
+    @staticmethod
+    def _meta_refresh(doc: Document, page: Page, links: UpstreamLinks) -> None:
+        for meta in doc.root.iter("meta"):
+            if (meta.get("http-equiv") or "").lower() == "refresh" and meta.get("content"):
+                meta.set("content", links.rewrite_refresh(meta.get("content"), page.url))
+
+    @staticmethod
+    def _css_urls(doc: Document, links: UpstreamLinks) -> None:
+        """Absolute upstream url(...) in style attributes and <style> blocks (rare, but they break images)."""
+        hosts = links.hosts
+
+        def fix(text: str) -> str:
+            if not any(host in text for host in hosts):
+                return text
+            return _CSS_URL.sub(lambda m: m.group(0).replace(
+                m.group(2), links.rewrite(m.group(2), navigational=False) or m.group(2)), text)
+
+        for element in doc.root.xpath("//*[@style]"):
+            element.set("style", fix(element.get("style")))
+        for style in doc.root.iter("style"):
+            if style.text:
+                style.text = fix(style.text)
+
+
+def _rewrite_srcset(value: str, links: UpstreamLinks) -> str | None:
+    parts = []
+    changed = False
+    for candidate in value.split(","):
+        bits = candidate.strip().split(None, 1)
+        if not bits:
+            continue
+        new = links.rewrite(bits[0], navigational=False)
+        if new is not None:
+            changed = True
+            bits[0] = new
+        parts.append(" ".join(bits))
+    return ", ".join(parts) if changed else None
