@@ -44,11 +44,10 @@ _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_blank_text=False, remove
 
 
 class Document:
-    """An HTML page as a tree, with the doctype it came with."""
+    """An HTML page as a tree (its doctype and top-level comments stay with the tree)."""
 
-    def __init__(self, root: lxml.html.HtmlElement, doctype: str):
+    def __init__(self, root: lxml.html.HtmlElement):
         self.root = root
-        self.doctype = doctype
 
     @property
     def head(self) -> lxml.html.HtmlElement:
@@ -77,13 +76,13 @@ def parse(html: str) -> Document:
         raise ValueError(f"unparseable HTML: {exc}") from None
     if root.tag != "html":  # fragments come back wrapped differently; normalise the shape
         raise ValueError("parser returned no <html> element")
-    doctype = root.getroottree().docinfo.doctype or ""
-    return Document(root, doctype)
+    return Document(root)
 
 
 def serialize(doc: Document) -> str:
-    text = lxml.html.tostring(doc.root, encoding="unicode", method="html")
-    return (doc.doctype + "\n" + text) if doc.doctype else text
+    # Serialize the whole tree (doctype and comments around <html> included) with etree: lxml.html's
+    # tostring drops <meta http-equiv=Content-Type>, which pages need to declare their charset.
+    return etree.tostring(doc.root.getroottree(), encoding="unicode", method="html")
 
 
 def set_charset_utf8(doc: Document) -> None:

@@ -127,7 +127,7 @@ class Proxy:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         settings = self.settings
         # Absolute-form targets ("GET http://elsewhere/ HTTP/1.1") are what open proxies follow: refuse.
-        if request.message.url.is_absolute() or not request.raw_path.startswith("/"):
+        if not request.raw_path.startswith("/"):
             return self.own_page(400, pages.bad_request("此服务不是通用代理，不接受绝对地址请求。"), Modes())
         host_header = public_host_header(request, settings)
         host = settings.host_for(host_header)

@@ -119,14 +119,17 @@ def etag_suffix(variant_key: str) -> str:
 
 
 def transformed_etag(upstream_etag: str | None, suffix: str) -> str | None:
-    """Weak, distinct per variant: the same upstream entity transformed differently is a different one."""
+    """Weak, distinct per variant: the same upstream entity transformed differently is a different one.
+
+    The suffix also records whether the upstream's tag was weak ('.w'), so that revalidation can
+    send the upstream back exactly the tag it issued.
+    """
     if not upstream_etag:
         return None
     opaque = upstream_etag.strip()
-    if opaque.startswith("W/"):
-        opaque = opaque[2:]
-    opaque = opaque.strip('"')
-    return f'W/"{opaque}.{suffix}"'
+    weak = opaque.startswith("W/")
+    opaque = (opaque[2:] if weak else opaque).strip('"')
+    return f'W/"{opaque}.{suffix}{".w" if weak else ""}"'
 
 
 def upstream_if_none_match(value: str | None, suffix: str) -> str | None:
@@ -140,10 +143,13 @@ def upstream_if_none_match(value: str | None, suffix: str) -> str | None:
         tag = tag.strip()
         weak = tag.startswith("W/")
         opaque = (tag[2:] if weak else tag).strip('"')
-        if "." in opaque and opaque.rsplit(".", 1)[1].startswith("a11y-"):
-            opaque, ours = opaque.rsplit(".", 1)
-            if ours != suffix:
+        marker = opaque.find(".a11y-")
+        if marker >= 0:  # one of ours: valid only for this variant; restore the upstream's own tag
+            ours = opaque[marker + 1:]
+            opaque = opaque[:marker]
+            if ours.removesuffix(".w") != suffix:
                 continue
+            weak = ours.endswith(".w")
         tags.append(f'{"W/" if weak else ""}"{opaque}"')
     return ", ".join(tags) or None
 

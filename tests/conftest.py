@@ -1,0 +1,63 @@
+"""Shared fixtures: real servers on loopback (an upstream app written per test, the proxy in front)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from proxy.app import create_app
+from proxy.settings import Settings, parse_upstream
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "pages"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+async def start_app(app: web.Application, host: str = "127.0.0.1") -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://{host}:{port}"
+
+
+@pytest.fixture
+async def serve():
+    """serve(app) -> base URL of that app running on loopback; all stopped after the test."""
+    runners: list[web.AppRunner] = []
+
+    async def _serve(app: web.Application) -> str:
+        runner, url = await start_app(app)
+        runners.append(runner)
+        return url
+
+    yield _serve
+    for runner in reversed(runners):
+        await runner.cleanup()
+
+
+ProxyFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+async def proxy(serve) -> ProxyFactory:
+    """proxy(upstream_url, **settings) -> base URL of a proxy in front of that upstream."""
+
+    async def _proxy(upstream_url: str, **overrides) -> str:
+        settings = dataclasses.replace(Settings(access_log=False), upstream=parse_upstream(upstream_url), **overrides)
+        return await serve(create_app(settings))
+
+    return _proxy
+
+
+@pytest.fixture
+async def http():
+    """A client that shows bytes as sent (no automatic decompression, no redirects followed by default)."""
+    async with aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield session
