@@ -139,6 +139,10 @@ def sniff_charset(body: bytes, content_type: str | None) -> tuple[str, str]:
     codec = python_codec(charset_from_content_type(content_type))
     if codec and not codec.startswith("utf-16"):
         return codec, "header"
+    # A body that is valid UTF-8 with non-ASCII text is UTF-8, whatever its <meta> says: GBK Chinese text
+    # is practically never valid UTF-8, while portals that moved to UTF-8 often kept a gb2312 template meta.
+    if not body.isascii() and _valid_utf8(body):
+        return "utf-8", "valid-utf8"
     # Like the browser's prescan, look at the start of the document only.
     match = _META_CHARSET.search(body[:4096])
     if match:
@@ -147,14 +151,19 @@ def sniff_charset(body: bytes, content_type: str | None) -> tuple[str, str]:
             return codec, "meta"
         if codec:
             return "utf-8", "meta"
-    try:
-        body.decode("utf-8")
+    if _valid_utf8(body):
         return "utf-8", "valid-utf8"
-    except UnicodeDecodeError:
-        pass
     guess = charset_normalizer.from_bytes(body[:65536]).best()
     codec = python_codec(guess.encoding) if guess else None
     return (codec or "gb18030"), "detected"  # these portals' legacy charset is the likeliest fallback
+
+
+def _valid_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def decode(body: bytes, codec: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 
-import lxml.html
 from lxml import etree
 
 # One alternation, scanned left to right: things to skip over intact, or the end tags we repair.
@@ -39,18 +38,20 @@ def prepare_markup(html: str) -> str:
     return _PRE_PARSE.sub(_repair, html)
 
 
-_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_blank_text=False, remove_comments=False,
-                               remove_pis=False, default_doctype=False, collect_ids=False, huge_tree=True)
+# Plain etree elements, not lxml.html's classes: element proxies are created for every node a transform
+# touches, and the HtmlElement class lookup costs more than the parse itself on link-heavy portal pages.
+_PARSER = etree.HTMLParser(encoding="utf-8", remove_blank_text=False, remove_comments=False, remove_pis=False,
+                           default_doctype=False, collect_ids=False, huge_tree=True)
 
 
 class Document:
     """An HTML page as a tree (its doctype and top-level comments stay with the tree)."""
 
-    def __init__(self, root: lxml.html.HtmlElement):
+    def __init__(self, root: etree._Element):
         self.root = root
 
     @property
-    def head(self) -> lxml.html.HtmlElement:
+    def head(self) -> etree._Element:
         head = self.root.find("head")
         if head is None:
             head = etree.Element("head")
@@ -58,7 +59,7 @@ class Document:
         return head
 
     @property
-    def body(self) -> lxml.html.HtmlElement:
+    def body(self) -> etree._Element:
         body = self.root.find("body")
         if body is None:
             body = etree.SubElement(self.root, "body")
@@ -71,10 +72,10 @@ def parse(html: str) -> Document:
     if not markup.strip():
         raise ValueError("empty document")
     try:
-        root = lxml.html.document_fromstring(markup.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        root = etree.fromstring(markup.encode("utf-8", "surrogatepass"), parser=_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError) as exc:
         raise ValueError(f"unparseable HTML: {exc}") from None
-    if root.tag != "html":  # fragments come back wrapped differently; normalise the shape
+    if root is None or root.tag != "html":
         raise ValueError("parser returned no <html> element")
     return Document(root)
 

@@ -293,22 +293,22 @@ class Proxy:
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
         if upstream.content_length is not None and "Content-Length" in headers:
             response.content_length = upstream.content_length
-        await response.prepare(request)
-        if request.method == "HEAD" or upstream.status in (204, 304):
-            await response.write_eof()
-            return response
-        if already_read:
-            await response.write(already_read)
         try:
-            async for chunk in upstream.content.iter_chunked(self.settings.limits.stream_chunk_bytes):
-                await response.write(chunk)
+            await response.prepare(request)
+            if request.method != "HEAD" and upstream.status not in (204, 304):
+                if already_read:
+                    await response.write(already_read)
+                async for chunk in upstream.content.iter_chunked(self.settings.limits.stream_chunk_bytes):
+                    await response.write(chunk)
+            await response.write_eof()
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            # The reader went away (closed the tab, cancelled a download): nothing left to do.
+            log.debug("client closed the connection during %s", request.path)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             # Headers are gone already: cut the connection so the reader sees a failed download, not a short file.
-            log.warning("upstream stream broke: %s", exc)
+            log.warning("upstream stream broke: %r", exc)
             if request.transport is not None:
                 request.transport.close()
-            return response
-        await response.write_eof()
         return response
 
     # --- the proxy's own responses ---

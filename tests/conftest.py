@@ -19,7 +19,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 async def start_app(app: web.Application, host: str = "127.0.0.1") -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
+    # Short shutdown and cancelled handlers: a deliberately stalled upstream handler must not hold up teardown.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()

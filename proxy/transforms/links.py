@@ -21,7 +21,9 @@ _NAVIGATIONAL = {
 }
 _URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "data", "background", "longdesc", "cite",
                    "srcset")
-_FIND = etree.XPath("//*[" + " or ".join(f"@{a}" for a in _URL_ATTRIBUTES) + "]")
+# Attribute nodes directly (each knows its element and name): one pass, no per-element attribute probing.
+_FIND = etree.XPath(" | ".join(f"//@{a}" for a in _URL_ATTRIBUTES))
+_STYLED = etree.XPath("//@style")
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)""", re.I)
 
 
@@ -37,20 +39,21 @@ class KeepReaderOnProxy:
 
     def apply(self, doc: Document, page: Page) -> None:
         links = links_for(page)
-        for element in _FIND(doc.root):
-            tag = element.tag if isinstance(element.tag, str) else ""
-            for attribute in _URL_ATTRIBUTES:
-                value = element.get(attribute)
-                if value is None:
-                    continue
-                if attribute == "srcset":
-                    new = _rewrite_srcset(value, links)
-                else:
-                    navigational = (tag, attribute) in _NAVIGATIONAL or (
-                        tag == "link" and attribute == "href" and "stylesheet" in (element.get("rel") or "").lower())
-                    new = links.rewrite(value, navigational)
-                if new is not None and new != value:
-                    element.set(attribute, new)
+        for value in _FIND(doc.root):
+            # Relative URLs ("a.html", "#top", "javascript:") never change: skip them cheaply.
+            if not value.startswith(("/", "h", "H", " ")) and value.attrname != "srcset":
+                continue
+            element = value.getparent()
+            attribute = value.attrname
+            if attribute == "srcset":
+                new = _rewrite_srcset(value, links)
+            else:
+                tag = element.tag
+                navigational = (tag, attribute) in _NAVIGATIONAL or (
+                    tag == "link" and attribute == "href" and "stylesheet" in (element.get("rel") or "").lower())
+                new = links.rewrite(str(value), navigational)
+            if new is not None and new != value:
+                element.set(attribute, new)
         self._meta_refresh(doc, page, links)
         self._css_urls(doc, links)
 
@@ -71,8 +74,10 @@ class KeepReaderOnProxy:
             return _CSS_URL.sub(lambda m: m.group(0).replace(
                 m.group(2), links.rewrite(m.group(2), navigational=False) or m.group(2)), text)
 
-        for element in doc.root.xpath("//*[@style]"):
-            element.set("style", fix(element.get("style")))
+        for value in _STYLED(doc.root):
+            fixed = fix(value)
+            if fixed != value:
+                value.getparent().set("style", fixed)
         for style in doc.root.iter("style"):
             if style.text:
                 style.text = fix(style.text)
