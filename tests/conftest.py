@@ -62,3 +62,31 @@ async def http():
     """A client that shows bytes as sent (no automatic decompression, no redirects followed by default)."""
     async with aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         yield session
+
+
+# --- real Chromium (sync Playwright) for what a reader sees -------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium():
+    import os
+    from playwright.sync_api import sync_playwright
+
+    from tests.harness import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run must install Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def servers():
+    from tests.harness import ServerThread
+
+    thread = ServerThread()
+    yield thread
+    thread.close()
