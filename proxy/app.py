@@ -2,6 +2,7 @@
 under /-/, and the catch-all route that forwards everything else to the upstream."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -16,6 +17,7 @@ from .forward import Proxy, cookie_modes, public_host_header, public_scheme
 from .metrics import Metrics
 from .modes import Modes, UnknownMode, parse as parse_modes
 from .pipeline import Pipeline, build_pipeline
+from .rules import RulesStore
 from .settings import Settings
 from .urls import mode_prefix, safe_local_target, split_mode_prefix, with_prefix
 
@@ -27,6 +29,8 @@ METRICS = web.AppKey("metrics", Metrics)
 PROXY = web.AppKey("proxy", Proxy)
 CLIENT = web.AppKey("client", aiohttp.ClientSession)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
+RULES = web.AppKey("rules", RulesStore)
+RULES_WATCH = web.AppKey("rules_watch", asyncio.Task)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -37,8 +41,12 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Appl
     app[SETTINGS] = settings
     app[PIPELINE] = pipeline or build_pipeline(settings)
     app[METRICS] = Metrics()
+    app[RULES] = RulesStore(settings.rules_dir)
+    app[RULES].load()  # at construction, so a broken rules folder is reported before the server listens
     app.on_startup.append(_start_client)
+    app.on_startup.append(_watch_rules)
     app.on_cleanup.append(_close_client)
+    app.on_cleanup.append(_stop_watching_rules)
 
     app.router.add_get("/-/health", health)
     app.router.add_get("/-/metrics", metrics)
@@ -65,7 +73,32 @@ async def _start_client(app: web.Application) -> None:
     app[CLIENT] = client
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="pipeline")
     variant_key = hashlib.sha1(f"{__version__}|{settings}".encode()).hexdigest()
-    app[PROXY] = Proxy(settings, app[PIPELINE], client, app[METRICS], variant_key, app[EXECUTOR])
+    app[PROXY] = Proxy(settings, app[PIPELINE], client, app[METRICS], app[RULES], variant_key, app[EXECUTOR])
+
+
+async def _watch_rules(app: web.Application) -> None:
+    store, seconds = app[RULES], app[SETTINGS].rules_reload_seconds
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                errors_before = len(store.errors)
+                if store.load():
+                    app[METRICS].rule_reloads.labels("loaded").inc()
+                elif store.errors and len(store.errors) != errors_before:
+                    app[METRICS].rule_reloads.labels("rejected").inc()
+            except Exception:  # a watcher that dies silently would freeze the rules: log and go on
+                log.exception("rules: reload failed")
+
+    if store.directory is not None and seconds > 0:
+        app[RULES_WATCH] = asyncio.create_task(watch())
+
+
+async def _stop_watching_rules(app: web.Application) -> None:
+    task = app.get(RULES_WATCH)
+    if task is not None:
+        task.cancel()
 
 
 async def _close_client(app: web.Application) -> None:

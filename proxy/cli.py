@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from . import codec
     from .modes import UnknownMode, parse as parse_modes
     from .pipeline import Page, build_pipeline
+    from .rules import PageRules, load_rules_dir
     from .urls import mode_prefix
 
     settings = _settings(args)
@@ -99,9 +101,17 @@ def cmd_render(args: argparse.Namespace) -> int:
     except UnknownMode as exc:
         print(f"a11y-proxy render: {exc}", file=sys.stderr)
         return 2
+    rules = PageRules()
+    if settings.rules_dir is not None:
+        rule_set, errors = load_rules_dir(settings.rules_dir)
+        if errors:
+            for error in errors:
+                print(error, file=sys.stderr)
+            return 1
+        rules = rule_set.for_page((url.host or "",) + settings.upstream_aliases, url.path)
     raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     charset, _ = codec.sniff_charset(raw, None)
-    page = Page(url=url, modes=modes, settings=settings, prefix=mode_prefix(modes))
+    page = Page(url=url, modes=modes, settings=settings, prefix=mode_prefix(modes), rules=rules)
     html = build_pipeline(settings).render(codec.decode(raw, charset), page)
     sys.stdout.buffer.write(html.encode("utf-8"))
     return 0
@@ -120,6 +130,15 @@ def cmd_check_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from .rules import json_schema
+
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="a11y-proxy", description=__doc__)
     parser.add_argument("--version", action="version", version=f"a11y-proxy {__version__}")
@@ -127,10 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the proxy in front of an upstream portal")
-    serve.add_argument("--upstream", help="the portal's origin, e.g. https://www.example.gov.cn")
-    serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:8080)")
-    serve.add_argument("--rules", help="folder of YAML rule files")
-    serve.add_argument("--config", help="site config file (YAML); command-line options win over it")
+    # Environment fallbacks make container deployments need no command-line changes.
+    serve.add_argument("--upstream", default=os.environ.get("A11Y_PROXY_UPSTREAM"),
+                       help="the portal's origin, e.g. https://www.example.gov.cn [$A11Y_PROXY_UPSTREAM]")
+    serve.add_argument("--listen", default=os.environ.get("A11Y_PROXY_LISTEN"),
+                       help="HOST:PORT to listen on (default 127.0.0.1:8080) [$A11Y_PROXY_LISTEN]")
+    serve.add_argument("--rules", default=os.environ.get("A11Y_PROXY_RULES"),
+                       help="folder of YAML rule files [$A11Y_PROXY_RULES]")
+    serve.add_argument("--config", default=os.environ.get("A11Y_PROXY_CONFIG"),
+                       help="site config file (YAML); command-line options win over it [$A11Y_PROXY_CONFIG]")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="run the bundled demo portal with the proxy in front of it (offline)")
@@ -146,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--rules", help="folder of YAML rule files")
     render.add_argument("--config", help="site config file (YAML)")
     render.set_defaults(func=cmd_render)
+
+    schema = sub.add_parser("rules-schema", help="print the JSON Schema of rule files")
+    schema.set_defaults(func=cmd_rules_schema)
 
     check = sub.add_parser("check-rules", help="validate a folder of rule files; print file:line: problem")
     check.add_argument("dir")

@@ -25,6 +25,7 @@ from .headers import (add_vary, etag_suffix, rewrite_response_headers, strip_hop
 from .metrics import Metrics
 from .modes import Modes, UnknownMode, parse as parse_modes
 from .pipeline import Page, Pipeline
+from .rules import PageRules, RulesStore
 from .settings import PublicHost, Settings
 from .urls import UpstreamLinks, mode_prefix, split_mode_prefix, with_prefix
 
@@ -116,12 +117,13 @@ def resolve_route(request: web.Request, settings: Settings, host: PublicHost) ->
 
 class Proxy:
     def __init__(self, settings: Settings, pipeline: Pipeline, client: aiohttp.ClientSession, metrics: Metrics,
-                 variant_key: str, executor=None):
+                 rules: RulesStore, variant_key: str, executor=None):
         self.settings = settings
         self.pipeline = pipeline
         self.client = client
         self.metrics = metrics
-        self.variant_key = variant_key  # proxy version + rules version: part of every transformed ETag
+        self.rules = rules
+        self.variant_key = variant_key  # proxy version + settings: with the rules version, part of every ETag
         self.executor = executor
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -142,7 +144,7 @@ class Proxy:
         scheme = public_scheme(request, settings)
         links = UpstreamLinks(settings.upstream_hosts(), settings.upstream.scheme, route.prefix)
         upstream_url = URL(settings.upstream_origin + route.path_qs, encoded=True)
-        suffix = etag_suffix(f"{self.variant_key}|{route.modes.canonical()}|{route.prefix}")
+        suffix = etag_suffix(f"{self.variant_key}|{self.rules.version}|{route.modes.canonical()}|{route.prefix}")
 
         headers = upstream_request_headers(
             request.headers, peer=request.remote, trusted_peer=settings.is_trusted(request.remote),
@@ -232,7 +234,8 @@ class Proxy:
         text = codec.decode(decoded, charset)
 
         # 6..7. transforms in order (off the event loop: parsing a large page takes milliseconds).
-        page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix)
+        page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
+                    rules=self.page_rules(upstream_url))
         transform_started = time.monotonic()
         try:
             html = await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.render, text, page)
@@ -311,6 +314,10 @@ class Proxy:
                 request.transport.close()
         return response
 
+    def page_rules(self, url: URL) -> PageRules:
+        hosts = (self.settings.upstream.host or "",) + self.settings.upstream_aliases
+        return self.rules.current.for_page(hosts, url.path)
+
     # --- the proxy's own responses ---
 
     def redirect(self, redirect: Redirect) -> web.Response:
@@ -321,7 +328,8 @@ class Proxy:
         return response
 
     def own_page(self, status: int, html: str, modes: Modes, url: URL | None = None) -> web.Response:
-        page = Page(url=url or self.settings.upstream, modes=modes, settings=self.settings)
+        url = url or self.settings.upstream
+        page = Page(url=url, modes=modes, settings=self.settings, rules=self.page_rules(url))
         try:
             html = self.pipeline.render(html, page)
         except Exception:  # our own page must always go out, even if a transform trips on it

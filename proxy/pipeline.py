@@ -15,6 +15,7 @@ from yarl import URL
 
 from . import document
 from .modes import Modes
+from .rules import PageRules
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,18 @@ class Page:
     modes: Modes
     settings: Settings
     prefix: str = ""  # the mode prefix ("/-/trad+elder") that links on this page must keep, or ""
-    rules: object | None = None  # the rule set matched for this page (rules module), if any
+    rules: PageRules = field(default_factory=PageRules)  # what the rule files say about this page
     notes: list[str] = field(default_factory=list)  # what transforms did, for logs and the debug view
 
     @property
     def trad_config(self) -> str | None:
-        """The OpenCC config this page is converted with, or None when trad is off."""
+        """The OpenCC config this page is converted with, or None when trad is off.
+
+        An explicit variant in the mode ('trad-hk') wins, then the site's rule file, then the config.
+        """
         if self.modes.trad is None:
             return None
-        return self.modes.trad or self.settings.trad_variant
+        return self.modes.trad or self.rules.trad.variant or self.settings.trad_variant
 
 
 class Transform(Protocol):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ class Settings:
     public_hosts: tuple[PublicHost, ...] = ()
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     rules_dir: Path | None = None
+    rules_reload_seconds: float = 2.0  # how often rule files are checked for changes (0: never)
     timeouts: Timeouts = Timeouts()
     limits: Limits = Limits()
     toolbar: Toolbar = Toolbar()
@@ -141,7 +142,8 @@ def parse_upstream(text: str) -> URL:
     return url.origin()
 
 
-_TOP_KEYS = {"upstream", "upstream_aliases", "listen", "public_hosts", "trusted_proxies", "rules", "timeouts",
+_TOP_KEYS = {"upstream", "upstream_aliases", "listen", "public_hosts", "trusted_proxies", "rules",
+             "rules_reload_seconds", "timeouts",
              "limits", "toolbar", "trad_variant", "cookie", "access_log"}
 
 
@@ -174,6 +176,8 @@ def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
             "trusted_proxies", lambda v: tuple(ipaddress.ip_network(str(n), strict=False) for n in _string_list(v)))
     if "rules" in data:
         kwargs["rules_dir"] = (base_dir / str(data["rules"])).resolve()
+    if "rules_reload_seconds" in data:
+        kwargs["rules_reload_seconds"] = field_value("rules_reload_seconds", lambda v: float(v))
     if "timeouts" in data:
         raw = expect_mapping(doc, ("timeouts",), data["timeouts"], {"connect", "read", "total"}, "timeouts")
         kwargs["timeouts"] = Timeouts(**{k: _positive(doc, ("timeouts", k), v) for k, v in raw.items()})
@@ -245,4 +249,4 @@ def _public_hosts(doc: Located, value: Any) -> tuple[PublicHost, ...]:
 
 
 __all__ = ["Settings", "Timeouts", "Limits", "Toolbar", "PublicHost", "load_settings", "settings_from",
-           "parse_size", "parse_listen", "parse_upstream", "SourceError", "field"]
+           "parse_size", "parse_listen", "parse_upstream", "SourceError"]
