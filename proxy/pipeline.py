@@ -33,6 +33,11 @@ class Page:
     notes: list[str] = field(default_factory=list)  # what transforms did, for logs and the debug view
 
     @property
+    def public_path(self) -> str:
+        """This page's path and query as the reader sees it (with the mode prefix, if any)."""
+        return self.prefix + (self.url.raw_path_qs or "/")
+
+    @property
     def trad_config(self) -> str | None:
         """The OpenCC config this page is converted with, or None when trad is off.
 
