@@ -24,7 +24,10 @@ from .headers import (add_vary, etag_suffix, rewrite_response_headers, strip_hop
                       upstream_if_none_match, upstream_request_headers)
 from .metrics import Metrics
 from .modes import Modes, UnknownMode, parse as parse_modes
-from .pipeline import Page, Pipeline
+from .convert import get_converter, reverse_config
+from .pipeline import Page, Pipeline, trad_config_for
+from .search import path_matches, simplify_pairs
+from .transforms.trad_json import convert_json_text
 from .rules import PageRules, RulesStore
 from .settings import PublicHost, Settings
 from .urls import UpstreamLinks, mode_prefix, split_mode_prefix, with_prefix
@@ -143,7 +146,6 @@ class Proxy:
             return self.redirect(redirect)
         scheme = public_scheme(request, settings)
         links = UpstreamLinks(settings.upstream_hosts(), settings.upstream.scheme, route.prefix)
-        upstream_url = URL(settings.upstream_origin + route.path_qs, encoded=True)
         suffix = etag_suffix(f"{self.variant_key}|{self.rules.version}|{route.modes.canonical()}|{route.prefix}")
 
         headers = upstream_request_headers(
@@ -157,6 +159,10 @@ class Proxy:
             if value:
                 headers["If-None-Match"] = value
         body = request.content if request.body_exists else None
+        path_qs = route.path_qs
+        if route.modes.trad is not None:  # what the reader typed in Traditional goes back in Simplified
+            path_qs, body = await self.simplify_search(request, route, headers, body)
+        upstream_url = URL(settings.upstream_origin + path_qs, encoded=True)
 
         started = time.monotonic()
         try:
@@ -188,7 +194,8 @@ class Proxy:
         if upstream.status == 304 and own_etag_asked and "ETag" in headers:
             headers["ETag"] = transformed_etag(headers["ETag"], suffix)
 
-        kind = self.decide(request, upstream)
+        page_rules = self.page_rules(upstream_url)
+        kind = self.decide(request, upstream, route, page_rules)
         if kind is None:
             if _is_html_type(upstream.headers.get("Content-Type", "")) and upstream.status not in (206, 304):
                 # HEAD of a page: describe what GET would send (UTF-8, our ETag, length unknown).
@@ -204,7 +211,7 @@ class Proxy:
             return await self.stream(request, upstream, headers, b"")
 
         # 5. decode: read the body up to the limit; anything larger streams through untouched.
-        limit = settings.limits.html_max_bytes
+        limit = settings.limits.json_max_bytes if kind == "json" else settings.limits.html_max_bytes
         if upstream.content_length is not None and upstream.content_length > limit:
             log.warning("%s: HTML of %d bytes over html_max_bytes; streamed untransformed", upstream_url,
                         upstream.content_length)
@@ -235,21 +242,25 @@ class Proxy:
 
         # 6..7. transforms in order (off the event loop: parsing a large page takes milliseconds).
         page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
-                    rules=self.page_rules(upstream_url))
+                    rules=page_rules, source_charset=charset)
         transform_started = time.monotonic()
         try:
-            html = await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.render, text, page)
+            result = await asyncio.get_running_loop().run_in_executor(self.executor, self.transform, kind, text, page)
         except Exception:  # a page we cannot rewrite still reaches the reader, exactly as sent
             log.exception("%s: transform failed; sent untransformed", upstream_url)
+            result = None
+        if result is None:
             self.metrics.responses.labels("passthrough-error").inc()
             return await self.stream(request, upstream, headers, raw)
         self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
 
         # 8. encode and respond.
-        out = html.encode("utf-8")
+        out = result.encode("utf-8")
         for name in ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges"):
             headers.popall(name, None)
-        headers["Content-Type"] = "text/html; charset=utf-8"
+        headers["Content-Type"] = ("text/html" if kind != "json" else
+                                   upstream.headers.get("Content-Type", "application/json").split(";")[0]
+                                   ) + "; charset=utf-8"
         etag = transformed_etag(upstream.headers.get("ETag"), suffix)
         if etag:
             headers["ETag"] = etag
@@ -261,13 +272,25 @@ class Proxy:
         self.metrics.responses.labels("transformed").inc()
         return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=out)
 
-    def decide(self, request: web.Request, upstream: aiohttp.ClientResponse) -> str | None:
-        """'html' to transform, 'sniff' to look at the bytes first, None to stream through."""
+    def transform(self, kind: str, text: str, page: Page) -> str | None:
+        """The body transforms; None means 'send the original' (e.g. JSON that does not parse)."""
+        if kind == "json":
+            converter = get_converter(page.trad_config, tuple(sorted(page.rules.trad.phrases.items())))
+            return convert_json_text(text, converter)
+        return self.pipeline.render(text, page)
+
+    def decide(self, request: web.Request, upstream: aiohttp.ClientResponse, route: Route,
+               rules: PageRules) -> str | None:
+        """'html' to transform, 'sniff' to look at the bytes first, 'json' for rule-listed JSON in trad
+        mode, None to stream through."""
         if request.method == "HEAD" or upstream.status in (204, 206, 304) or upstream.status < 200:
             return None
         content_type = upstream.headers.get("Content-Type", "")
         if _is_html_type(content_type):
             return "html"
+        if route.modes.trad is not None and rules.trad.json and _is_json_type(content_type) \
+                and path_matches(upstream.url.path, rules.trad.json):
+            return "json"
         if content_type.split(";")[0].strip().lower() in _SNIFFABLE_TYPES and "Content-Disposition" not in upstream.headers \
                 and _PAGE_LIKE_PATH.search(upstream.url.path):
             return "sniff"
@@ -314,6 +337,24 @@ class Proxy:
                 request.transport.close()
         return response
 
+    async def simplify_search(self, request: web.Request, route: Route, headers: CIMultiDict, body):
+        """Trad mode, search requests: query and urlencoded form values converted back to Simplified."""
+        path, _, query = route.path_qs.partition("?")
+        rules = self.page_rules(URL(path, encoded=True))
+        listed = path_matches(path, rules.trad.search)
+        converter = get_converter(reverse_config(trad_config_for(route.modes, rules, self.settings)))
+        new_query = simplify_pairs(query, converter, every_value=listed) if query else None
+        path_qs = f"{path}?{new_query}" if new_query is not None else route.path_qs
+        form = request.content_type == "application/x-www-form-urlencoded"
+        length = request.content_length
+        if body is not None and form and length is not None and length <= self.settings.limits.search_body_max_bytes:
+            raw = await request.read()
+            text = raw.decode("latin-1")  # urlencoded bodies are ASCII; latin-1 round-trips any byte
+            new_body = simplify_pairs(text, converter, every_value=listed)
+            body = new_body.encode("latin-1") if new_body is not None else raw
+            headers["Content-Length"] = str(len(body))
+        return path_qs, body
+
     def page_rules(self, url: URL) -> PageRules:
         hosts = (self.settings.upstream.host or "",) + self.settings.upstream_aliases
         return self.rules.current.for_page(hosts, url.path)
@@ -336,6 +377,11 @@ class Proxy:
             log.exception("rendering the proxy's own page failed")
         return web.Response(status=status, text=html, content_type="text/html", charset="utf-8",
                             headers={"Cache-Control": "no-store"})
+
+
+def _is_json_type(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media.endswith("json") or media.endswith("javascript") or media in ("text/plain", "")
 
 
 def _is_html_type(content_type: str) -> bool:

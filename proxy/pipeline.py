@@ -31,6 +31,7 @@ class Page:
     prefix: str = ""  # the mode prefix ("/-/trad+elder") that links on this page must keep, or ""
     rules: PageRules = field(default_factory=PageRules)  # what the rule files say about this page
     notes: list[str] = field(default_factory=list)  # what transforms did, for logs and the debug view
+    source_charset: str = "utf-8"  # the charset the upstream sent the page in (forms keep submitting in it)
 
     @property
     def public_path(self) -> str:
@@ -43,9 +44,14 @@ class Page:
 
         An explicit variant in the mode ('trad-hk') wins, then the site's rule file, then the config.
         """
-        if self.modes.trad is None:
-            return None
-        return self.modes.trad or self.rules.trad.variant or self.settings.trad_variant
+        return trad_config_for(self.modes, self.rules, self.settings)
+
+
+def trad_config_for(modes: Modes, rules: PageRules, settings: Settings) -> str | None:
+    """OpenCC config for a request: the mode's explicit variant, else the site's rules, else the config."""
+    if modes.trad is None:
+        return None
+    return modes.trad or rules.trad.variant or settings.trad_variant
 
 
 class Transform(Protocol):
@@ -76,9 +82,11 @@ def default_transforms(settings: Settings) -> list[Transform]:
     """Every transform, in the order they run.  Later ones see the earlier ones' output."""
     from .transforms.charset import DeclareUtf8
     from .transforms.links import KeepReaderOnProxy
+    from .transforms.trad import TraditionalScript
 
     return [
         KeepReaderOnProxy(),  # links, forms, frames and redirects stay on the proxy and keep the mode prefix
+        TraditionalScript(),  # after everything that inserts text, so inserted text is converted too
         DeclareUtf8(),  # we always send UTF-8
     ]
 

@@ -66,7 +66,9 @@ async def http():
 
 # --- real Chromium (sync Playwright) for what a reader sees -------------------------------------------
 
-@pytest.fixture(scope="session")
+# Module scope, not session: sync Playwright keeps its event loop marked as running in the main thread
+# while it is open, which would break the asyncio tests of the next module.
+@pytest.fixture(scope="module")
 def chromium():
     import os
     from playwright.sync_api import sync_playwright
@@ -83,7 +85,7 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def servers():
     from tests.harness import ServerThread
 

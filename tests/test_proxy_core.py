@@ -154,7 +154,8 @@ def upstream_app() -> web.Application:
     @routes.get("/gbk.html")
     async def gbk(request: web.Request) -> web.Response:
         text = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
-                "<title>通知公告</title></head><body><p>关于做好镕基项目申报工作的通知</p></body></html>")
+                "<title>通知公告</title></head><body><p>关于做好镕基项目申报工作的通知</p>"
+                '<a id="q" href="/search?q=通知&amp;x=1">搜索</a></body></html>')
         return web.Response(body=text.encode("gb18030"), headers={"Content-Type": "text/html"})
 
     @routes.get("/bad-bytes.html")
@@ -426,6 +427,8 @@ async def test_gbk_page_decoded_and_sent_as_utf8(site, http):
     assert "关于做好镕基项目申报工作的通知" in html
     assert 'content="text/html; charset=utf-8"' in html
     assert "gb2312" not in html
+    # The portal reads its queries in GBK, as the browser sent them from the GBK page.
+    assert 'href="/search?q=%CD%A8%D6%AA&amp;x=1"' in html
 
 
 async def test_undecodable_bytes_never_fail(site, http):

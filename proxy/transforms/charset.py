@@ -1,4 +1,5 @@
-"""The proxy always sends UTF-8, so the page's own charset declaration must say UTF-8 too."""
+"""The proxy always sends UTF-8: the page's own charset declaration must say so, and its forms must
+keep submitting in the charset the portal expects."""
 from __future__ import annotations
 
 from ..document import Document, set_charset_utf8
@@ -14,3 +15,13 @@ class DeclareUtf8:
 
     def apply(self, doc: Document, page: Page) -> None:
         set_charset_utf8(doc)
+        if page.source_charset not in ("utf-8", "utf-8-sig"):
+            # The page now reaches the browser as UTF-8, so its forms would submit UTF-8; a portal built on
+            # GBK expects GBK bytes.  Keep forms submitting what the portal has always received.
+            for form in doc.root.iter("form"):
+                if not form.get("accept-charset"):
+                    form.set("accept-charset", _label(page.source_charset))
+
+
+def _label(codec: str) -> str:
+    return {"gb18030": "gbk", "big5hkscs": "big5"}.get(codec, codec)

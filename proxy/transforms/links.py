@@ -6,6 +6,7 @@ public URL, which already carries the prefix.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from lxml import etree
 
@@ -24,6 +25,7 @@ _URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "data", "bac
 # Attribute nodes directly (each knows its element and name): one pass, no per-element attribute probing.
 _FIND = etree.XPath(" | ".join(f"//@{a}" for a in _URL_ATTRIBUTES))
 _STYLED = etree.XPath("//@style")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)""", re.I)
 
 
@@ -56,6 +58,20 @@ class KeepReaderOnProxy:
                 element.set(attribute, new)
         self._meta_refresh(doc, page, links)
         self._css_urls(doc, links)
+        if page.source_charset not in ("utf-8", "utf-8-sig"):
+            self._legacy_queries(doc, page.source_charset)
+
+    @staticmethod
+    def _legacy_queries(doc: Document, codec: str) -> None:
+        """In a GBK page, a browser sends a link's non-ASCII query in GBK; the page now goes out as UTF-8,
+        so write those queries percent-encoded in GBK, or the portal would receive UTF-8 it cannot read."""
+        for value in _FIND(doc.root):
+            if value.isascii() or "?" not in value or value.attrname == "srcset":
+                continue
+            head, _, query = str(value).partition("?")
+            query, hash_, fragment = query.partition("#")
+            encoded = _NON_ASCII.sub(lambda m: quote(m.group(0).encode(codec, errors="xmlcharrefreplace")), query)
+            value.getparent().set(value.attrname, f"{head}?{encoded}{hash_}{fragment}")
 
     @staticmethod
     def _meta_refresh(doc: Document, page: Page, links: UpstreamLinks) -> None:

@@ -1,0 +1,243 @@
+"""Traditional mode: what is converted and what never is, site phrases, lang, notice, the reverse path
+for searches, and JSON — on small strings and through the proxy."""
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from aiohttp import web
+from lxml import etree
+
+from proxy import document
+from proxy.modes import parse as parse_modes
+from proxy.pipeline import Page, build_pipeline
+from proxy.rules import load_site
+from proxy.settings import Settings
+from proxy.yamlsource import load_text
+from yarl import URL
+
+SETTINGS = Settings()
+
+
+def render(html: str, modes: str = "trad", rules_yaml: str | None = None, url: str = "http://www.shifan.gov.cn/a.html",
+           **page_fields) -> str:
+    page_rules = _rules(rules_yaml, url)
+    page = Page(url=URL(url), modes=parse_modes(modes), settings=SETTINGS, rules=page_rules, **page_fields)
+    return build_pipeline(SETTINGS).render(html, page)
+
+
+def _rules(rules_yaml: str | None, url: str):
+    from proxy.rules import PageRules, RuleSet
+    if rules_yaml is None:
+        return PageRules()
+    site = load_site(load_text(rules_yaml, "site.yaml"))
+    return RuleSet([site]).for_page(URL(url).host, URL(url).path)
+
+
+def body_text(html: str, selector: str = "body") -> str:
+    root = etree.fromstring(html.encode(), etree.HTMLParser(encoding="utf-8"))
+    element = root.find(f".//{selector}") if selector != "body" else root.find("body")
+    return "".join(element.itertext())
+
+
+def test_phrase_split_by_markup_converts_as_one():
+    out = render("<p><a href='#'>心理</a>发展，皇后的<b>头</b>发，<span>面<i>条</i></span></p>")
+    assert "<a href=\"#\">心理</a>發展" in out
+    assert "<b>頭</b>髮" in out
+    assert "皇后" in out and "皇後" not in out
+
+
+def test_readable_attributes_converted_urls_and_submitted_values_not():
+    out = render("""<html><head><title>信息公开</title><meta name="description" content="头发">
+        <meta name="keywords" content="面条"><meta property="og:title" content="发展"></head><body>
+        <img alt="皇后头发" src="/图片/头发.png" title="头发">
+        <a href="/搜索?q=头发" aria-label="搜索头发">x</a>
+        <input type="text" name="q" value="头发" placeholder="请输入关键词">
+        <input type="hidden" name="h" value="头发">
+        <input type="submit" value="开始发送"><input type="submit" name="act" value="开始发送">
+        <input type="button" value="开始发送"><form action="/发展"></form></body></html>""")
+    assert "<title>信息公開</title>" in out
+    assert 'content="頭髮"' in out and 'content="麪條"' in out and 'content="發展"' in out
+    # URLs unchanged (the serializer writes non-ASCII in them percent-encoded, as browsers request them)
+    assert 'alt="皇后頭髮"' in out and 'title="頭髮"' in out and f'src="{quote("/图片/头发.png")}"' in out
+    assert f'href="{quote("/搜索?q=头发", safe="/?=")}"' in out and 'aria-label="搜索頭髮"' in out
+    assert 'value="头发" placeholder="請輸入關鍵詞"' in out  # typed text is submitted back: unchanged
+    assert 'type="hidden" name="h" value="头发"' in out
+    assert '<input type="submit" value="開始發送">' in out
+    assert 'name="act" value="开始发送"' in out  # a named submit's value reaches the server
+    assert '<input type="button" value="開始發送">' in out
+    assert f'action="{quote("/发展")}"' in out
+
+
+@pytest.mark.parametrize("markup", [
+    "<script>var a = '头发';</script>", "<style>.头发 { color: red }</style>", "<code>头发</code>",
+    "<kbd>头发</kbd>", "<samp>头发</samp>", "<textarea>头发</textarea>", "<pre class='code'>头发</pre>",
+    "<pre><code>头发</code></pre>", "<p translate='no'>头发</p>", "<p lang='en'>头发</p>",
+    "<p data-a11y-skip-trad>头发</p>", "<div class='english'><p>头发</p></div>",
+])
+def test_never_converted(markup):
+    out = render(f"<body>{markup}<p>头发</p></body>", rules_yaml="hosts: [www.shifan.gov.cn]\ntrad:\n  skip: [.english]\n")
+    assert "头发" in out and "頭髮" in out  # the skipped copy stays, the normal one converts
+
+
+def test_plain_pre_and_chinese_lang_parts_are_converted():
+    out = render("<body><pre>头发</pre><p lang='zh-CN'>发展</p><p lang='zh-Hans'>面条</p></body>")
+    assert "<pre>頭髮</pre>" in out
+    assert '<p lang="zh-Hant">發展</p>' in out and '<p lang="zh-Hant">麪條</p>' in out
+
+
+@pytest.mark.parametrize("modes, lang", [("trad", "zh-Hant"), ("trad-t", "zh-Hant"), ("trad-tw", "zh-Hant-TW"),
+                                         ("trad-twp", "zh-Hant-TW"), ("trad-hk", "zh-Hant-HK")])
+def test_page_language_follows_variant(modes, lang):
+    out = render('<html lang="en" xml:lang="en"><body><p>发展</p></body></html>', modes)
+    assert f'<html lang="{lang}" xml:lang="{lang}">' in out
+
+
+def test_variants_differ_as_opencc_does():
+    html = "<p id='t'>使用<a href='#'>U</a>盘打印文件，鼠标右键。</p>"
+    assert "U盤" in body_text(render(html, "trad"), "p[@id='t']")
+    twp = body_text(render(html, "trad-twp"), "p[@id='t']")
+    assert twp.startswith("使用隨身碟") and "滑鼠" in twp
+    assert "<a href=\"#\">隨身碟</a>" in render(html, "trad-twp")  # the link keeps a name
+
+
+def test_site_phrases_win_even_split_by_markup():
+    rules = "hosts: [www.shifan.gov.cn]\ntrad:\n  phrases:\n    示范市: 示範巿\n    锡山: 錫山\n"
+    out = render("<p id='t'>示<b>范</b>市的<a href='#'>锡</a>山区</p>", rules_yaml=rules)
+    assert body_text(out, "p[@id='t']") == "示範巿的錫山區"
+    other_site = render("<p>示范市</p>", rules_yaml=rules, url="http://www.other.gov.cn/")
+    assert "示範市" in other_site
+
+
+def test_notice_configurable_and_converted():
+    out = render("<body><p>x</p></body>")
+    assert "a11y-proxy-trad-notice" in out and "簡體原文爲準" in out and 'role="note"' in out
+    custom = render("<body><p>x</p></body>", rules_yaml="trad:\n  notice: 本页为机器转换\n")
+    assert "本頁爲機器轉換" in custom
+    assert "a11y-proxy-trad-notice" not in render("<body><p>x</p></body>", rules_yaml="trad:\n  notice: ''\n")
+    assert "a11y-proxy-trad-notice" not in render("<body><p>x</p></body>", modes="")
+
+
+def test_option_without_value_keeps_submitting_original():
+    out = render("<select name='c'><option>北京</option><option value='2'>锡山</option></select>")
+    assert '<option value="北京">北京</option>' in out and '<option value="2">錫山</option>' in out
+
+
+def test_batched_into_few_opencc_calls(monkeypatch):
+    from proxy import convert
+    calls = []
+    original = convert.Converter.convert
+    monkeypatch.setattr(convert.Converter, "convert", lambda self, text: calls.append(text) or original(self, text))
+    paragraphs = "".join(f"<p>第{i}段：<a href='#'>心理</a>发展与<b>头发</b>。</p>" for i in range(300))
+    render(f"<body>{paragraphs}<img alt='头发'></body>")
+    assert len(calls) == 1
+
+
+# --- through the proxy ----------------------------------------------------------------------------------
+
+def search_upstream() -> web.Application:
+    routes = web.RouteTableDef()
+
+    @routes.get("/search")
+    async def search(request: web.Request) -> web.Response:
+        return web.json_response({"q": request.query.get("q"), "raw": request.query_string, "page": request.query.get("page")})
+
+    @routes.post("/search")
+    async def search_post(request: web.Request) -> web.Response:
+        form = await request.post()
+        return web.json_response({"q": form.get("q"), "other": form.get("other")})
+
+    @routes.get("/gbk/search")
+    async def gbk_search(request: web.Request) -> web.Response:
+        raw = request.rel_url.raw_query_string
+        return web.json_response({"raw": raw})
+
+    @routes.get("/gbk/form.html")
+    async def gbk_form(request: web.Request) -> web.Response:
+        html = '<html><head><meta charset="gb2312"></head><body><form action="/gbk/search"><input name="q"></form></body></html>'
+        return web.Response(body=html.encode("gb18030"), headers={"Content-Type": "text/html"})
+
+    @routes.get("/api/news.json")
+    async def news(request: web.Request) -> web.Response:
+        return web.json_response([{"title": "关于头发的通知", "url": "/xxgk/头发.html", "id": 1}])
+
+    @routes.get("/api/news.js")
+    async def news_jsonp(request: web.Request) -> web.Response:
+        body = 'cb({"title": "面条", "link": "http://x/面条"});'
+        return web.Response(text=body, content_type="application/javascript")
+
+    @routes.get("/other.json")
+    async def other(request: web.Request) -> web.Response:
+        return web.json_response({"title": "头发"})
+
+    @routes.get("/missing")
+    async def missing(request: web.Request) -> web.Response:
+        raise web.HTTPNotFound(text="<html><body><p>页面不存在</p></body></html>", content_type="text/html")
+
+    app = web.Application()
+    app.add_routes(routes)
+    return app
+
+
+@pytest.fixture
+async def trad_site(serve, proxy, tmp_path):
+    (tmp_path / "site.yaml").write_text(
+        "hosts: [127.0.0.1]\ntrad:\n  json: [/api/*]\n  search: [/gbk/search]\n", encoding="utf-8")
+    upstream = await serve(search_upstream())
+    return upstream, await proxy(upstream, rules_dir=tmp_path)
+
+
+async def test_search_query_goes_back_simplified(trad_site, http):
+    upstream, proxied = trad_site
+    async with http.get(proxied + "/-/trad/search?q=" + quote("經濟發展") + "&page=2") as response:
+        seen = await response.json()
+    assert seen["q"] == "经济发展" and seen["page"] == "2"
+    async with http.get(proxied + "/search?q=" + quote("經濟發展")) as response:  # plain mode: untouched
+        assert (await response.json())["q"] == "經濟發展"
+    async with http.post(proxied + "/-/trad-hk/search", data={"q": "經濟", "other": "經濟"}) as response:
+        seen = await response.json()
+    assert seen == {"q": "经济", "other": "經濟"}  # only search-named fields on unlisted paths
+
+
+async def test_gbk_portal_forms_submit_gbk_and_listed_paths_convert(trad_site, http):
+    upstream, proxied = trad_site
+    async with http.get(proxied + "/-/trad/gbk/form.html", headers={"Accept-Encoding": "identity"}) as response:
+        html = (await response.read()).decode()
+    assert 'accept-charset="gbk"' in html
+    typed = quote("經濟".encode("big5"))  # any non-UTF-8 bytes are read as the portal's legacy charset
+    gbk_query = quote("經濟".encode("gb18030"))
+    async with http.get(proxied + f"/-/trad/gbk/search?anything={gbk_query}") as response:
+        raw = (await response.json())["raw"]
+    assert raw == "anything=" + quote("经济".encode("gb18030")).replace("%20", "+")
+    assert typed
+
+
+async def test_json_and_jsonp_on_listed_paths(trad_site, http):
+    upstream, proxied = trad_site
+    async with http.get(proxied + "/-/trad/api/news.json") as response:
+        data = json.loads(await response.read())
+        assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert data == [{"title": "關於頭髮的通知", "url": "/xxgk/头发.html", "id": 1}]
+    async with http.get(proxied + "/-/trad/api/news.js") as response:
+        assert (await response.read()).decode() == 'cb({"title":"麪條","link":"http://x/面条"});'
+    async with http.get(proxied + "/-/trad/other.json") as response:  # not listed: untouched
+        assert json.loads(await response.read()) == {"title": "头发"}
+    async with http.get(proxied + "/api/news.json") as response:  # plain mode: untouched
+        assert json.loads(await response.read())[0]["title"] == "关于头发的通知"
+
+
+async def test_proxy_pages_speak_the_readers_script(trad_site, proxy, http):
+    upstream, proxied = trad_site
+    async with http.get(proxied + "/-/trad/missing", headers={"Accept-Encoding": "identity"}) as response:
+        assert response.status == 404
+        assert "頁面不存在" in (await response.read()).decode()
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    down = await proxy(f"http://127.0.0.1:{dead}")
+    async with http.get(down + "/-/trad-hk/x", headers={"Accept-Encoding": "identity"}) as response:
+        html = (await response.read()).decode()
+    assert response.status == 502
+    assert "暫時無法連接網站" in html and 'lang="zh-Hant-HK"' in html
