@@ -47,7 +47,7 @@ NOTICE_CLASS = "a11y-proxy-trad-notice"
 SKIP_MARK = "data-a11y-skip-trad"  # set by rules (skip_trad) and by the proxy's own markup
 
 
-@dataclass
+@dataclass(slots=True)
 class Slot:
     """One piece of text in the tree: an element's .text or .tail, or an attribute value."""
 
@@ -66,83 +66,105 @@ class Slot:
             self.element.set(self.where, value)
 
 
-def _is_skipped(element: etree._Element, skip: set) -> bool:
-    tag = element.tag
-    if tag in SKIP_TAGS or element in skip:
-        return True
-    if element.get("translate", "").lower() == "no" or element.get(SKIP_MARK) is not None:
-        return True
-    lang = element.get("lang")
-    if lang and tag not in ("html", "body") and not _CHINESE_LANG.match(lang.strip()):
-        return True  # English or other non-Chinese parts (<html lang> is often wrong on portals; ignored)
-    if tag == "pre" and (_CODE_CLASS.search(element.get("class", "")) or element.find("code") is not None):
-        return True
-    return False
+# Candidates for skipping, found in one XPath pass (C speed) instead of probing every element in Python.
+# Found with C-level iteration and simple XPaths, one per attribute: no per-element Python probing, and no
+# union expressions (libxml2 sorts a union's node-set, which costs more than the search itself).
+_SKIP_TAG_LIST = tuple(sorted(SKIP_TAGS)) + ("pre",)
+_SKIP_ATTRIBUTES = etree.XPath(f"//*[@translate or @{SKIP_MARK} or @lang]")
 
 
-def collect_runs(root: etree._Element, skip: set) -> list[list[Slot]]:
+def skipped_elements(root: etree._Element, rule_skips: set) -> set:
+    """Every element whose subtree is never converted."""
+    skipped = set(rule_skips)
+    candidates = list(root.iter(*_SKIP_TAG_LIST))
+    candidates.extend(_SKIP_ATTRIBUTES(root))
+    for element in candidates:
+        tag = element.tag
+        if tag in SKIP_TAGS or element.get(SKIP_MARK) is not None:
+            skipped.add(element)
+        elif (element.get("translate") or "").lower() == "no":
+            skipped.add(element)
+        elif tag == "pre":
+            if _CODE_CLASS.search(element.get("class", "")) or element.find("code") is not None:
+                skipped.add(element)
+        else:
+            lang = (element.get("lang") or "").strip()
+            # Non-Chinese parts are left alone; <html lang> is often wrong on portals, so it is ignored.
+            if lang and tag not in ("html", "body") and not _CHINESE_LANG.match(lang):
+                skipped.add(element)
+    return skipped
+
+
+def collect_runs(root: etree._Element, skipped: set) -> list[list[Slot]]:
     """Runs of text, in document order: each run is what a reader sees as one continuous piece."""
-    runs: list[list[Slot]] = []
-    current: list[Slot] = []
-
-    def end_run() -> None:
-        nonlocal current
-        if current:
-            runs.append(current)
-            current = []
-
+    runs: list[list[tuple]] = []
+    current: list[tuple] = []
+    blocks = BLOCK_TAGS
+    # The hot loop of the trad mode: plain tuples, each property read once, no calls that can be avoided.
     walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
     for event, element in walker:
-        tag = element.tag
-        if event in ("comment", "pi"):  # invisible, and no break in the text; but their tail is text
-            if element.tail:
-                current.append(Slot(element, "tail", element.tail))
-            continue
         if event == "start":
-            if _is_skipped(element, skip):
-                end_run()
+            if element in skipped:
+                if current:
+                    runs.append(current)
+                    current = []
                 walker.skip_subtree()
                 continue  # iterwalk still sends this element's "end"
-            if tag in BLOCK_TAGS:
-                end_run()
-            if element.text:
-                current.append(Slot(element, "text", element.text))
-        else:
-            if tag in BLOCK_TAGS or _is_skipped(element, skip):
-                end_run()
-            if element.tail:
-                current.append(Slot(element, "tail", element.tail))
-    end_run()
-    return [run for run in runs if any(_HAN.search(slot.value) for slot in run)]
+            if current and element.tag in blocks:
+                runs.append(current)
+                current = []
+            text = element.text
+            if text:
+                current.append((element, "text", text))
+        elif event == "end":
+            if current and (element.tag in blocks or element in skipped):
+                runs.append(current)
+                current = []
+            tail = element.tail
+            if tail:
+                current.append((element, "tail", tail))
+        else:  # comments and processing instructions: invisible, no break in the text; their tail is text
+            tail = element.tail
+            if tail:
+                current.append((element, "tail", tail))
+    if current:
+        runs.append(current)
+    han = _HAN.search
+    return [[Slot(*piece) for piece in run] for run in runs if any(han(piece[2]) for piece in run)]
 
 
-def collect_attributes(root: etree._Element, skip: set) -> list[Slot]:
+_WITH_TEXT_ATTRIBUTES = etree.XPath("//*[" + " or ".join(f"@{name}" for name in TEXT_ATTRIBUTES) + "]")
+_META_CONTENT = etree.XPath("//meta[@content]")
+_BUTTON_VALUES = etree.XPath("//input[@value]")
+
+
+def collect_attributes(root: etree._Element, skipped: set) -> list[Slot]:
     slots = []
-    for element in root.iter(tag=etree.Element):
-        if not isinstance(element.tag, str):
-            continue
-        if element.tag == "meta":
-            name = (element.get("name") or element.get("property") or "").lower()
-            if name in _META_NAMES and element.get("content"):
-                slots.append(Slot(element, "content", element.get("content")))
-            continue
-        for attribute in TEXT_ATTRIBUTES:
-            value = element.get(attribute)
-            if value and _HAN.search(value):
-                slots.append(Slot(element, attribute, value))
-        if element.tag == "input" and (element.get("type") or "").lower() in ("button", "submit", "reset"):
-            # A named submit button's value goes to the server: leave those as the server expects them.
-            value = element.get("value")
-            if value and _HAN.search(value) and (element.get("type").lower() != "submit" or not element.get("name")):
-                slots.append(Slot(element, "value", value))
-    return [slot for slot in slots if not any(_is_skipped(a, skip) for a in _self_and_ancestors(slot.element))]
+    han = _HAN.search
+    for element in _WITH_TEXT_ATTRIBUTES(root):
+        for name in TEXT_ATTRIBUTES:
+            value = element.get(name)
+            if value and han(value):
+                slots.append(Slot(element, name, value))
+    for meta in _META_CONTENT(root):
+        name = (meta.get("name") or meta.get("property") or "").lower()
+        if name in _META_NAMES and han(meta.get("content")):
+            slots.append(Slot(meta, "content", meta.get("content")))
+    for element in _BUTTON_VALUES(root):
+        kind = (element.get("type") or "").lower()
+        # A named submit button's value goes to the server: leave those as the server expects them.
+        if kind in ("button", "reset") or (kind == "submit" and not element.get("name")):
+            if han(element.get("value")):
+                slots.append(Slot(element, "value", element.get("value")))
+    if not skipped:
+        return slots
+    return [slot for slot in slots if not _inside(slot.element, skipped)]
 
 
-def _self_and_ancestors(element: etree._Element):
-    while element is not None:
-        if element.tag not in ("html", "body", "head"):
-            yield element
-        element = element.getparent()
+def _inside(element: etree._Element, skipped: set) -> bool:
+    if element in skipped:
+        return True
+    return any(ancestor in skipped for ancestor in element.iterancestors())
 
 
 def map_back(converter, run: list[Slot], converted: str) -> list[str]:
@@ -189,10 +211,11 @@ def _common_prefix(a: str, b: str) -> int:
     return i
 
 
-def convert_tree(root: etree._Element, converter, skip: set) -> int:
+def convert_tree(root: etree._Element, converter, rule_skips: set) -> int:
     """Convert every run and readable attribute under root; returns the number of characters sent to OpenCC."""
-    runs = collect_runs(root, skip)
-    attributes = collect_attributes(root, skip)
+    skipped = skipped_elements(root, rule_skips)
+    runs = collect_runs(root, skipped)
+    attributes = collect_attributes(root, skipped)
     texts = ["".join(slot.value for slot in run) for run in runs] + [slot.value for slot in attributes]
     converted = converter.convert_many(texts)
     for run, text in zip(runs, converted):
@@ -200,14 +223,17 @@ def convert_tree(root: etree._Element, converter, skip: set) -> int:
             slot.write(value)
     for slot, text in zip(attributes, converted[len(runs):]):
         slot.write(text)
-    # An <option> without value submits its text: keep submitting the original Simplified text.
     return sum(map(len, texts))
 
 
 def _protect_option_values(root: etree._Element) -> None:
+    """An <option> without value submits its text: keep submitting the original Simplified text."""
     for option in root.iter("option"):
         if option.get("value") is None and option.text and _HAN.search(option.text):
             option.set("value", "".join(option.itertext()))
+
+
+_WITH_LANG = etree.XPath("//*[@lang or @*[name()='xml:lang']]")
 
 
 def _set_languages(root: etree._Element, config: str) -> None:
@@ -215,9 +241,7 @@ def _set_languages(root: etree._Element, config: str) -> None:
     root.set("lang", tag)
     if root.get("xml:lang") is not None:
         root.set("xml:lang", tag)
-    for element in root.iter():
-        if element is root or not isinstance(element.tag, str):
-            continue
+    for element in _WITH_LANG(root):
         for attribute in ("lang", "xml:lang"):
             value = element.get(attribute)
             if value and _SIMPLIFIED_LANG.match(value.strip()):
