@@ -172,3 +172,22 @@ def decode(body: bytes, codec: str) -> str:
     elif codec.startswith("utf-16") and body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         body = body[2:]
     return body.decode(codec, errors="replace")
+
+
+_CSS_CHARSET = re.compile(rb'^@charset\s+"([A-Za-z0-9._:\-]+)"\s*;')
+
+
+def css_charset(body: bytes, content_type: str | None) -> str:
+    """CSS Syntax 3's order: BOM, Content-Type, @charset; then valid UTF-8, else the portals' GB18030."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return codec
+    codec = python_codec(charset_from_content_type(content_type))
+    if codec:
+        return codec
+    match = _CSS_CHARSET.match(body)
+    if match:
+        codec = python_codec(match.group(1).decode("ascii"))
+        if codec and not codec.startswith("utf-16"):
+            return codec
+    return "utf-8" if _valid_utf8(body) else "gb18030"

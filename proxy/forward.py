@@ -27,6 +27,7 @@ from .modes import Modes, UnknownMode, parse as parse_modes
 from .convert import get_converter, reverse_config
 from .pipeline import Page, Pipeline, trad_config_for
 from .search import path_matches, simplify_pairs
+from .transforms.elder import elder_stylesheet
 from .transforms.trad_json import convert_json_text
 from .rules import PageRules, RulesStore
 from .settings import PublicHost, Settings
@@ -211,7 +212,8 @@ class Proxy:
             return await self.stream(request, upstream, headers, b"")
 
         # 5. decode: read the body up to the limit; anything larger streams through untouched.
-        limit = settings.limits.json_max_bytes if kind == "json" else settings.limits.html_max_bytes
+        limit = {"json": settings.limits.json_max_bytes, "css": settings.limits.css_max_bytes}.get(
+            kind, settings.limits.html_max_bytes)
         if upstream.content_length is not None and upstream.content_length > limit:
             log.warning("%s: HTML of %d bytes over html_max_bytes; streamed untransformed", upstream_url,
                         upstream.content_length)
@@ -237,12 +239,15 @@ class Proxy:
             return await self.stream(request, upstream, headers, raw)
         if kind == "sniff" and not _HTML_SIGNATURE.match(decoded[:1024]):
             return await self.stream(request, upstream, headers, raw)
-        charset, _ = codec.sniff_charset(decoded, upstream.headers.get("Content-Type"))
+        if kind == "css":
+            charset = codec.css_charset(decoded, upstream.headers.get("Content-Type"))
+        else:
+            charset, _ = codec.sniff_charset(decoded, upstream.headers.get("Content-Type"))
         text = codec.decode(decoded, charset)
 
         # 6..7. transforms in order (off the event loop: parsing a large page takes milliseconds).
         page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
-                    rules=page_rules, source_charset=charset)
+                    rules=page_rules, source_charset=charset, public_origin=f"{scheme}://{host_header}")
         transform_started = time.monotonic()
         try:
             result = await asyncio.get_running_loop().run_in_executor(self.executor, self.transform, kind, text, page)
@@ -258,9 +263,9 @@ class Proxy:
         out = result.encode("utf-8")
         for name in ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges"):
             headers.popall(name, None)
-        headers["Content-Type"] = ("text/html" if kind != "json" else
-                                   upstream.headers.get("Content-Type", "application/json").split(";")[0]
-                                   ) + "; charset=utf-8"
+        media = {"html": "text/html", "sniff": "text/html", "css": "text/css"}.get(kind) or \
+            upstream.headers.get("Content-Type", "application/json").split(";")[0]
+        headers["Content-Type"] = f"{media}; charset=utf-8"
         etag = transformed_etag(upstream.headers.get("ETag"), suffix)
         if etag:
             headers["ETag"] = etag
@@ -277,6 +282,8 @@ class Proxy:
         if kind == "json":
             converter = get_converter(page.trad_config, tuple(sorted(page.rules.trad.phrases.items())))
             return convert_json_text(text, converter)
+        if kind == "css":
+            return elder_stylesheet(text, page)
         return self.pipeline.render(text, page)
 
     def decide(self, request: web.Request, upstream: aiohttp.ClientResponse, route: Route,
@@ -288,6 +295,8 @@ class Proxy:
         content_type = upstream.headers.get("Content-Type", "")
         if _is_html_type(content_type):
             return "html"
+        if route.modes.elder is not None and content_type.split(";")[0].strip().lower() == "text/css":
+            return "css"  # pages size text in px: their stylesheets are where elder mode enlarges it
         if route.modes.trad is not None and rules.trad.json and _is_json_type(content_type) \
                 and path_matches(upstream.url.path, rules.trad.json):
             return "json"

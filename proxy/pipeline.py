@@ -32,6 +32,7 @@ class Page:
     rules: PageRules = field(default_factory=PageRules)  # what the rule files say about this page
     notes: list[str] = field(default_factory=list)  # what transforms did, for logs and the debug view
     source_charset: str = "utf-8"  # the charset the upstream sent the page in (forms keep submitting in it)
+    public_origin: str = ""  # "https://a11y.example.gov.cn" as the reader reached us, when known
 
     @property
     def public_path(self) -> str:
@@ -52,6 +53,18 @@ def trad_config_for(modes: Modes, rules: PageRules, settings: Settings) -> str |
     if modes.trad is None:
         return None
     return modes.trad or rules.trad.variant or settings.trad_variant
+
+
+def proxy_asset_url(doc: document.Document, page: Page, path: str) -> str:
+    """URL for one of the proxy's own files (/-/static/...) as it must be written into this page.
+
+    Root-relative works everywhere, except under a <base href> pointing at another site (login pages
+    of hosted mail systems do this): there the browser would fetch our file from that site.
+    """
+    base = doc.root.find(".//base[@href]")
+    if base is not None and page.public_origin and "//" in base.get("href", "")[:10]:
+        return page.public_origin + path
+    return path
 
 
 class Transform(Protocol):
@@ -81,11 +94,13 @@ class Pipeline:
 def default_transforms(settings: Settings) -> list[Transform]:
     """Every transform, in the order they run.  Later ones see the earlier ones' output."""
     from .transforms.charset import DeclareUtf8
+    from .transforms.elder import ElderMode
     from .transforms.links import KeepReaderOnProxy
     from .transforms.trad import TraditionalScript
 
     return [
         KeepReaderOnProxy(),  # links, forms, frames and redirects stay on the proxy and keep the mode prefix
+        ElderMode(),  # larger text: scales the page's own CSS, links a same-origin elder stylesheet
         TraditionalScript(),  # after everything that inserts text, so inserted text is converted too
         DeclareUtf8(),  # we always send UTF-8
     ]

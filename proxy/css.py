@@ -1,0 +1,260 @@
+"""Stylesheet rewriting for elder mode, with tinycss2.
+
+Portals size their text in px, so enlarging the root font size does nothing: every font-size (in
+stylesheets, <style> blocks and style attributes) is scaled here by the step's factor, with a floor
+for body text.  Absolute sizes (px, pt, keywords) are computed; relative ones (em, %, rem, calc) are
+left to inherit the scaled sizes and wrapped in max(..., floor) so nested small text cannot sink
+below the floor.  Fixed heights become minimum heights, so enlarged text is never clipped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import tinycss2
+from tinycss2 import ast
+
+# CSS absolute-size keywords in px at the browser's default 16px (CSS Fonts 4 table).
+_KEYWORD_PX = {"xx-small": 9, "x-small": 10, "small": 13, "medium": 16, "large": 18, "x-large": 24,
+               "xx-large": 32, "xxx-large": 48}
+_ABSOLUTE_UNITS = {"px": 1.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4,
+                   "q": 96 / 101.6}
+_RELATIVE_UNITS = {"em", "rem", "ex", "ch", "%", "vw", "vh", "vmin", "vmax", "lh", "rlh", "cap", "ic"}
+# HTML <font size=N> in px at the default size.
+FONT_SIZE_ATTRIBUTE_PX = {1: 10, 2: 13, 3: 16, 4: 18, 5: 24, 6: 32, 7: 48}
+# Selectors we must not relax heights on: replaced content keeps its box.
+_REPLACED = ("img", "iframe", "video", "embed", "object", "canvas", "svg", "input", "select", "textarea")
+
+# The floor is the browser default (16px) times the factor: small print comes up to what body text
+# would be at this step, so the text a reader meets most is at least 24 px at the default step.
+ELDER_FLOORS = {125: 20, 150: 24, 175: 28, 200: 32}
+
+
+@dataclass(frozen=True)
+class Scale:
+    factor: float  # multiply absolute font sizes by this
+    floor_px: float  # and never go below this for text
+
+    @classmethod
+    def for_step(cls, percent: int) -> "Scale":
+        return cls(percent / 100, ELDER_FLOORS.get(percent, 20))
+
+    def px(self, size: float) -> float:
+        return max(size * self.factor, self.floor_px)
+
+
+def _fmt(number: float) -> str:
+    text = f"{number:.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _tokens(text: str) -> list:
+    return tinycss2.parse_component_value_list(text)
+
+
+def _is_space(token) -> bool:
+    return token.type in ("whitespace", "comment")
+
+
+def scale_font_size(value: list, scale: Scale) -> list:
+    """A font-size value (tokens) scaled; unknown forms are returned unchanged."""
+    significant = [t for t in value if not _is_space(t)]
+    important = _split_important(significant)
+    if len(significant) != 1:
+        return value
+    token = significant[0]
+    new: str | None = None
+    if token.type == "dimension" and token.lower_unit in _ABSOLUTE_UNITS:
+        new = f"{_fmt(scale.px(token.value * _ABSOLUTE_UNITS[token.lower_unit]))}px"
+    elif token.type == "number" and token.value == 0:
+        return value
+    elif token.type == "ident" and token.lower_value in _KEYWORD_PX:
+        new = f"{_fmt(scale.px(_KEYWORD_PX[token.lower_value]))}px"
+    elif (token.type == "dimension" and token.lower_unit in _RELATIVE_UNITS) or token.type == "percentage" or (
+            token.type == "ident" and token.lower_value in ("smaller", "larger")) or (
+            token.type == "function" and token.lower_name in ("calc", "var", "clamp", "min")):
+        new = f"max({tinycss2.serialize([token])}, {_fmt(scale.floor_px)}px)"
+    if new is None:
+        return value
+    return _tokens(new + (" !important" if important else ""))
+
+
+def _split_important(significant: list) -> bool:
+    """Remove a trailing '!important' from a significant-token list; True if it was there."""
+    if len(significant) >= 2 and significant[-1].type == "ident" and significant[-1].lower_value == "important" \
+            and significant[-2].type == "literal" and significant[-2].value == "!":
+        del significant[-2:]
+        return True
+    return False
+
+
+def scale_font_shorthand(value: list, scale: Scale) -> list:
+    """`font: italic bold 12px/18px 宋体` -> the size scaled (line height is handled globally)."""
+    out = list(value)
+    for index, token in enumerate(out):
+        if _is_space(token):
+            continue
+        is_size = (token.type == "dimension" and (token.lower_unit in _ABSOLUTE_UNITS or
+                                                  token.lower_unit in _RELATIVE_UNITS)) or \
+            token.type == "percentage" or (token.type == "ident" and token.lower_value in _KEYWORD_PX)
+        if is_size:
+            out[index:index + 1] = scale_font_size([token], scale)
+            return out
+        if token.type in ("string",) or (token.type == "literal" and token.value == ","):
+            return value  # reached the family list without a size: system font keyword etc.
+    return value
+
+
+def _rewrite_declaration_tokens(tokens: list, scale: Scale | None, replaced: bool,
+                                rewrite_url: "UrlRewriter | None") -> list:
+    """A declaration block's tokens, rewritten chunk by chunk (split at ';').
+
+    Works on raw tokens rather than parsed declarations, so IE hacks (*zoom, _height, \\9) and other
+    invalid bits that real portal CSS is full of survive unchanged next to the declarations we rewrite.
+    """
+    out: list = []
+    chunk: list = []
+    for token in tokens + [None]:
+        if token is None or (token.type == "literal" and token.value == ";"):
+            out.extend(_rewrite_chunk(chunk, scale, replaced) if scale is not None else chunk)
+            if token is not None:
+                out.append(token)
+            chunk = []
+        else:
+            chunk.append(token)
+    if rewrite_url is not None:
+        _rewrite_url_tokens(out, rewrite_url)
+    return out
+
+
+def _rewrite_chunk(chunk: list, scale: Scale, replaced: bool) -> list:
+    index = 0
+    while index < len(chunk) and _is_space(chunk[index]):
+        index += 1
+    if index >= len(chunk) or chunk[index].type != "ident":
+        return chunk  # not a declaration we know (a hack like *zoom, a nested rule, garbage)
+    name_index = index
+    index += 1
+    while index < len(chunk) and _is_space(chunk[index]):
+        index += 1
+    if index >= len(chunk) or not (chunk[index].type == "literal" and chunk[index].value == ":"):
+        return chunk
+    name = chunk[name_index].lower_value
+    index += 1
+    while index < len(chunk) and chunk[index].type == "whitespace":  # keep 'font-size: 12px' spacing
+        index += 1
+    value = chunk[index:]
+    head = chunk[:index]
+    if name == "font-size":
+        return head + scale_font_size(value, scale)
+    if name == "font":
+        return head + scale_font_shorthand(value, scale)
+    if name in ("height", "max-height") and not replaced and _is_fixed_length(value):
+        # A fixed box would clip the enlarged text: let it grow (min-height keeps the original size).
+        if name == "height":
+            return chunk[:name_index] + _tokens("min-height") + chunk[name_index + 1:]
+        return head + _tokens("none")
+    return chunk
+
+
+def _is_fixed_length(value: list) -> bool:
+    significant = [t for t in value if not _is_space(t)]
+    _split_important(significant)
+    return len(significant) == 1 and significant[0].type == "dimension" and \
+        significant[0].lower_unit in _ABSOLUTE_UNITS and significant[0].value > 0
+
+
+def rewrite_style_attribute(text: str, scale: Scale, tag: str) -> str:
+    tokens = tinycss2.parse_component_value_list(text)
+    return tinycss2.serialize(_rewrite_declaration_tokens(tokens, scale, tag in _REPLACED, None))
+
+
+UrlRewriter = Callable[[str, bool], "str | None"]  # (url, is_import) -> new url or None
+
+# At-rules whose block holds rules (recurse) rather than declarations.
+_GROUPING_AT_RULES = {"media", "supports", "layer", "document", "-moz-document", "container", "scope", "starting-style"}
+
+
+def rewrite_stylesheet(text: str, scale: Scale | None, rewrite_url: UrlRewriter | None = None) -> str:
+    """Scale a stylesheet's font sizes (if scale) and rewrite its URLs (if rewrite_url); keep the rest,
+    comments, hacks and errors included, as written."""
+    tokens = tinycss2.parse_component_value_list(text, skip_comments=False)
+    return tinycss2.serialize(_rewrite_rule_list(tokens, scale, rewrite_url))
+
+
+def _rewrite_rule_list(tokens: list, scale: Scale | None, rewrite_url: UrlRewriter | None) -> list:
+    out: list = []
+    prelude: list = []
+    for token in tokens:
+        if token.type == "{} block":
+            first = next((t for t in prelude if not _is_space(t)), None)
+            if first is not None and first.type == "at-keyword":
+                keyword = first.lower_value
+                if keyword in _GROUPING_AT_RULES:
+                    inner = _rewrite_rule_list(token.content, scale, rewrite_url)
+                elif keyword == "keyframes" or keyword.endswith("-keyframes"):
+                    inner = token.content  # animation frames: nothing of ours inside
+                else:  # @font-face, @page...: declarations, URLs only
+                    inner = _rewrite_declaration_tokens(token.content, None, True, rewrite_url)
+            else:
+                selector = tinycss2.serialize(prelude).lower()
+                replaced = any(re.search(rf"(^|[\s>+~,(]){word}\b", selector) for word in _REPLACED)
+                inner = _rewrite_declaration_tokens(token.content, scale, replaced, rewrite_url)
+            out.extend(prelude)
+            out.append(ast.CurlyBracketsBlock(token.source_line, token.source_column, inner))
+            prelude = []
+        elif token.type == "literal" and token.value == ";":
+            statement = _rewrite_statement(prelude, rewrite_url)
+            if statement:  # (a dropped @charset takes its ';' along: a stray ';' would swallow the next rule)
+                out.extend(statement)
+                out.append(token)
+            prelude = []
+        else:
+            prelude.append(token)
+    out.extend(prelude)
+    return out
+
+
+def _rewrite_statement(prelude: list, rewrite_url: UrlRewriter | None) -> list:
+    """A block-less at-rule: drop @charset (we send UTF-8), keep @import's target on the proxy."""
+    first = next((t for t in prelude if not _is_space(t)), None)
+    if first is None or first.type != "at-keyword":
+        return prelude
+    if first.lower_value == "charset":
+        return []
+    if first.lower_value == "import" and rewrite_url is not None:
+        for index, token in enumerate(prelude):
+            if token.type == "url":
+                new = rewrite_url(token.value, True)
+                if new:
+                    prelude[index] = ast.URLToken(token.source_line, token.source_column, new, f"url({new})")
+                break
+            if token.type == "string":
+                new = rewrite_url(token.value, True)
+                if new:
+                    prelude[index] = ast.StringToken(token.source_line, token.source_column, new, f'"{new}"')
+                break
+    return prelude
+
+
+def _rewrite_url_tokens(tokens: list, rewrite_url: UrlRewriter) -> bool:
+    changed = False
+    for index, token in enumerate(tokens):
+        if token.type == "url":
+            new = rewrite_url(token.value, False)
+            if new:
+                tokens[index] = ast.URLToken(token.source_line, token.source_column, new, f"url({new})")
+                changed = True
+        elif token.type == "function" and token.lower_name == "url":
+            strings = [t for t in token.arguments if t.type == "string"]
+            if strings:
+                new = rewrite_url(strings[0].value, False)
+                if new:
+                    tokens[index] = ast.URLToken(token.source_line, token.source_column, new, f"url({new})")
+                    changed = True
+        elif hasattr(token, "content") and isinstance(getattr(token, "content", None), list):
+            changed |= _rewrite_url_tokens(token.content, rewrite_url)
+        elif token.type == "function":
+            changed |= _rewrite_url_tokens(token.arguments, rewrite_url)
+    return changed

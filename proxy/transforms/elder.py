@@ -1,0 +1,152 @@
+"""Elder mode (长者版): genuinely larger text, more spacing, bigger targets, a calmer page.
+
+Done in the HTML and CSS the browser receives, so it works with JavaScript off: font sizes in
+<style> blocks, style attributes and <font size> are scaled (linked stylesheets are rewritten when
+the browser fetches them through the proxy, see forward.py); a same-origin stylesheet adds spacing,
+targets, focus and cursor; things that move or pop up are stopped or removed.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from ..css import FONT_SIZE_ATTRIBUTE_PX, Scale, rewrite_style_attribute, rewrite_stylesheet
+from ..document import Document
+from ..modes import Modes
+from ..pipeline import Page, proxy_asset_url
+from .links import links_for
+
+STYLESHEET = "/-/static/elder.css"
+# Floating windows, couplet ads and pop-ups as portal templates name them (飘窗 piaochuang, 对联 duilian...).
+_FLOATING = re.compile(
+    r"(^|[\s_-])(float(ing)?(ad|win|window|box|div)?|piao(chuang|fu)?|fudong|couplet|duilian|popup|pop-up|"
+    r"tanchuang|advert\w*|ads?|guanggao|gg|layer_?ad|adv)($|[\s_-]|\d)", re.I)
+# Download and payment lures (a veto item of the elder-friendly design spec); attachments are not lures.
+_LURE_TEXT = re.compile(r"(下载|下載)\s*(APP|App|app|客户端|手机版)|扫码下载|立即下载APP|充值|在线支付|立即购买|抽奖")
+_WITH_STYLE = etree.XPath("//*[@style]")
+_FIXED_POSITION = re.compile(r"position\s*:\s*(fixed|absolute)", re.I)
+
+
+def scale_for(modes: Modes) -> Scale:
+    return Scale.for_step(modes.elder or 150)
+
+
+def elder_stylesheet(text: str, page: Page) -> str:
+    """A linked stylesheet fetched in elder mode: sizes scaled; @import keeps the mode prefix."""
+    links = links_for(page)
+    return rewrite_stylesheet(text, scale_for(page.modes),
+                              lambda url, is_import: links.rewrite(url, navigational=is_import))
+
+
+class ElderMode:
+    name = "elder"
+
+    def enabled(self, modes: Modes) -> bool:
+        return modes.elder is not None
+
+    def apply(self, doc: Document, page: Page) -> None:
+        scale = scale_for(page.modes)
+        self._mark_root(doc, page.modes.elder)
+        self._scale_css(doc, page, scale)
+        self._calm(doc, page)
+        head = doc.head
+        head.append(etree.Element("link", rel="stylesheet", href=proxy_asset_url(doc, page, STYLESHEET),
+                                  **{"data-a11y-proxy": "elder"}))
+
+    @staticmethod
+    def _mark_root(doc: Document, step: int) -> None:
+        classes = (doc.root.get("class") or "").split()
+        classes += ["a11y-proxy-elder", f"a11y-proxy-elder-{step}"]
+        doc.root.set("class", " ".join(classes))
+
+    @staticmethod
+    def _scale_css(doc: Document, page: Page, scale: Scale) -> None:
+        for style in doc.root.iter("style"):
+            if style.text:
+                style.text = elder_stylesheet(style.text, page)
+        for element in _WITH_STYLE(doc.root):
+            value = element.get("style")
+            new = rewrite_style_attribute(value, scale, element.tag if isinstance(element.tag, str) else "")
+            if new != value:
+                element.set("style", new)
+        for font in doc.root.iter("font", "basefont"):
+            size = font.get("size")
+            px = _font_size_px(size)
+            if px is None:
+                continue
+            del font.attrib["size"]
+            existing = font.get("style")
+            declaration = f"font-size:{scale.px(px):.0f}px"
+            font.set("style", f"{existing};{declaration}" if existing else declaration)
+
+    @staticmethod
+    def _calm(doc: Document, page: Page) -> None:
+        """Stop what moves; remove floating windows, pop-ups and lures (rules can name more)."""
+        for marquee in list(doc.root.iter("marquee")):
+            marquee.tag = "div"
+            for attribute in ("behavior", "direction", "scrollamount", "scrolldelay", "loop", "onmouseover",
+                              "onmouseout", "truespeed"):
+                marquee.attrib.pop(attribute, None)
+        for media in doc.root.xpath("//video[@autoplay] | //audio[@autoplay]"):
+            del media.attrib["autoplay"]
+        for blink in doc.root.iter("blink"):
+            blink.tag = "span"
+        for sound in list(doc.root.iter("bgsound")):
+            _remove(sound)
+        doomed = []
+        for rule in page.rules.rules:
+            if rule.actions.get("elder_remove"):
+                doomed.extend(rule.xpath(doc.root))
+        for element in doc.body.iter(tag=etree.Element):
+            if element.tag in ("html", "body", "main", "article"):
+                continue
+            marker = f"{element.get('id', '')} {element.get('class', '')}"
+            if _FLOATING.search(marker) and (_FIXED_POSITION.search(element.get("style", "")) or
+                                             element.tag in ("div", "span", "a", "iframe", "ins", "aside")):
+                doomed.append(element)
+        for anchor in doc.body.iter("a"):
+            text = "".join(anchor.itertext()) + " ".join(img.get("alt", "") for img in anchor.iter("img"))
+            if _LURE_TEXT.search(text):
+                doomed.append(anchor)
+        for element in doomed:
+            if _has_main_content(element):
+                continue  # never remove the page's content, whatever its class says
+            _remove(element)
+
+
+def _has_main_content(element: etree._Element) -> bool:
+    if element.get("role") == "main" or element.tag in ("main", "article"):
+        return True
+    if element.xpath("boolean(.//*[@role='main'] | .//main | .//article)"):
+        return True
+    text = "".join(element.itertext())
+    return len(text.strip()) > 400  # an ad does not carry an article's worth of text
+
+
+def _remove(element: etree._Element) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    previous = element.getprevious()
+    parent.remove(element)
+    if tail:  # the text after a removed element stays
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def _font_size_px(size: str | None) -> float | None:
+    if not size:
+        return None
+    size = size.strip()
+    try:
+        if size[0] in "+-":
+            level = 3 + int(size)
+        else:
+            level = int(size)
+    except ValueError:
+        return None
+    return FONT_SIZE_ATTRIBUTE_PX[min(7, max(1, level))]

@@ -1,0 +1,213 @@
+"""Elder mode: stylesheets rewritten (not just the root size), spacing, targets, calm pages — on strings,
+through the proxy, and measured in real Chromium."""
+from __future__ import annotations
+
+import statistics
+
+import pytest
+from aiohttp import web
+from yarl import URL
+
+from proxy.css import Scale, rewrite_style_attribute, rewrite_stylesheet
+from proxy.modes import parse as parse_modes
+from proxy.pipeline import Page, build_pipeline
+from proxy.settings import Settings
+from tests.conftest import FIXTURES
+
+SCALE = Scale.for_step(150)
+
+
+# --- stylesheets -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("declaration, expected", [
+    ("font-size:12px", "font-size:24px"),  # floor: small print comes up to 24px at the default step
+    ("font-size:20px", "font-size:30px"),  # larger text keeps its proportion
+    ("font-size:14pt", "font-size:28px"),
+    ("font-size:small", "font-size:24px"),
+    ("font-size:x-large", "font-size:36px"),
+    ("font-size:.8em", "font-size:max(.8em, 24px)"),
+    ("font-size:120%", "font-size:max(120%, 24px)"),
+    ("font-size:calc(1em + 2px)", "font-size:max(calc(1em + 2px), 24px)"),
+    ("font-size:inherit", "font-size:inherit"),
+    ("font-size:30px !important", "font-size:45px !important"),
+    ("font:bold 12px/18px 宋体", "font:bold 24px/18px 宋体"),
+    ("height:30px", "min-height:30px"),
+    ("max-height:100px", "max-height:none"),
+    ("height:auto", "height:auto"),
+    ("*zoom:1;font-size:12px", "*zoom:1;font-size:24px"),
+])
+def test_declarations(declaration, expected):
+    assert rewrite_style_attribute(declaration, SCALE, "div") == expected
+
+
+def test_steps_scale_differently():
+    sizes = {step: rewrite_style_attribute("font-size:30px", Scale.for_step(step), "p") for step in (125, 150, 175, 200)}
+    assert sizes == {125: "font-size:37.5px", 150: "font-size:45px", 175: "font-size:52.5px", 200: "font-size:60px"}
+    assert rewrite_style_attribute("font-size:10px", Scale.for_step(200), "p") == "font-size:32px"
+
+
+def test_replaced_elements_keep_their_boxes():
+    assert rewrite_style_attribute("height:20px", SCALE, "img") == "height:20px"
+    out = rewrite_stylesheet("img.logo{height:20px} .imgbox{height:20px} a img{height:9px}", SCALE)
+    assert out == "img.logo{height:20px} .imgbox{min-height:20px} a img{height:9px}"
+
+
+def test_stylesheet_keeps_everything_else():
+    css = ('@charset "gbk";\n@import url(/css/b.css);\n/* keep me */\nbody{font-size:12px;*zoom:1;_height:1px;'
+           'filter:alpha(opacity=50)}\n@media screen{.a{font-size:14px}}\n@font-face{font-family:x;src:url(f.woff)}\n'
+           '@keyframes spin{from{height:10px}}\n.bad{font-size:12px\\9;;color:}\n.x{color:red')
+
+    def rewrite_url(url: str, is_import: bool) -> str | None:
+        return "/-/elder" + url if is_import and url.startswith("/") else None
+
+    out = rewrite_stylesheet(css, SCALE, rewrite_url)
+    assert out.startswith("\n@import url(/-/elder/css/b.css);")  # @charset gone with its ';'
+    assert "/* keep me */" in out
+    assert "body{font-size:24px;*zoom:1;_height:1px;filter:alpha(opacity=50)}" in out
+    assert "@media screen{.a{font-size:24px}}" in out
+    assert "@keyframes spin{from{height:10px}}" in out
+    assert ".x{color:red" in out
+
+
+# --- the page ----------------------------------------------------------------------------------------
+
+def render(html: str, modes: str = "elder", **fields) -> str:
+    settings = Settings()
+    page = Page(url=URL("http://www.shifan.gov.cn/a.html"), modes=parse_modes(modes), settings=settings, **fields)
+    return build_pipeline(settings).render(html, page)
+
+
+def test_page_styles_scaled_and_elder_sheet_linked():
+    out = render((FIXTURES / "elder" / "page.html").read_text(encoding="utf-8"), "elder-200")
+    assert '<html lang="zh-CN" class="a11y-proxy-elder a11y-proxy-elder-200">' in out
+    assert ".notice { font-size: 32px;" in out
+    assert 'style="font-size:32px"' in out  # 9pt
+    assert '<font style="font-size:32px">' in out  # <font size=2>
+    assert out.index('href="/css/site.css"') < out.index('href="/-/static/elder.css"')  # ours wins the cascade
+
+
+def test_calm_page():
+    out = render((FIXTURES / "elder" / "page.html").read_text(encoding="utf-8"))
+    assert "<marquee" not in out and "滚动通知" in out
+    assert "飘窗广告" not in out
+    assert "下载APP客户端" not in out
+    assert "附件下载：办事指南.pdf" in out  # an attachment is not a lure
+    assert "<video autoplay" not in render("<video autoplay src='a.mp4'></video>")
+
+
+def test_content_is_never_removed_as_an_ad():
+    article = "<div class='ad-wrap' style='position:absolute'>" + "正文内容很长。" * 100 + "</div>"
+    assert "正文内容很长" in render(f"<body>{article}</body>")
+
+
+def test_foreign_base_gets_absolute_asset_url():
+    out = render("<html><head><base href='https://mail.example.com/'></head><body>x</body></html>",
+                 public_origin="https://a11y.example.gov.cn")
+    assert 'href="https://a11y.example.gov.cn/-/static/elder.css"' in out
+
+
+def test_plain_mode_untouched():
+    html = "<html><head><style>body{font-size:12px}</style></head><body><font size=2>x</font></body></html>"
+    out = render(html, "")
+    assert "font-size:12px" in out and 'size="2"' in out and "elder" not in out
+
+
+# --- through the proxy --------------------------------------------------------------------------------
+
+def portal() -> web.Application:
+    page = (FIXTURES / "elder" / "page.html").read_bytes()
+    css = (FIXTURES / "elder" / "site.css").read_bytes()
+
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="text/html", charset="utf-8")
+
+    async def stylesheet(request: web.Request) -> web.Response:
+        return web.Response(body=css, content_type="text/css", headers={"ETag": '"css1"'})
+
+    async def gbk_stylesheet(request: web.Request) -> web.Response:
+        body = '@charset "gbk";\n.x{font-family:"宋体";font-size:12px}'.encode("gb18030")
+        return web.Response(body=body, headers={"Content-Type": "text/css"})
+
+    app = web.Application()
+    app.router.add_get("/", html)
+    app.router.add_get("/css/site.css", stylesheet)
+    app.router.add_get("/css/gbk.css", gbk_stylesheet)
+    return app
+
+
+async def test_linked_stylesheets_rewritten_in_elder_mode_only(serve, proxy, http):
+    upstream = await serve(portal())
+    proxied = await proxy(upstream)
+    identity = {"Accept-Encoding": "identity"}
+    async with http.get(proxied + "/-/elder/css/site.css", headers=identity) as response:
+        css = (await response.read()).decode()
+        assert response.headers["Content-Type"] == "text/css; charset=utf-8"
+        assert response.headers["ETag"].startswith('W/"css1.a11y-')
+    assert "body { font-size: 24px; font-family: \"SimSun\"; margin: 0; *zoom: 1; }" in css
+    assert ".box { min-height: 40px; overflow: hidden; _height: 40px; }" in css
+    async with http.get(proxied + "/-/elder/css/gbk.css", headers=identity) as response:
+        assert (await response.read()).decode() == '\n.x{font-family:"宋体";font-size:24px}'
+    for path in ("/css/site.css", "/-/trad/css/site.css"):
+        async with http.get(proxied + path, headers=identity) as response:
+            assert await response.read() == (FIXTURES / "elder" / "site.css").read_bytes()
+
+
+# --- what a reader sees, in Chromium ----------------------------------------------------------------------
+
+MEASURE = """() => {
+  const sizes = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const text = node.textContent.trim();
+    const element = node.parentElement;
+    if (!text || !element.getClientRects().length) continue;
+    const style = getComputedStyle(element);
+    for (let i = 0; i < text.length; i++) sizes.push(parseFloat(style.fontSize));
+  }
+  const clipped = [...document.querySelectorAll('body *')].filter(e => {
+    const s = getComputedStyle(e);
+    return /hidden|clip/.test(s.overflowY) && e.scrollHeight > e.clientHeight + 1 && e.innerText.trim();
+  }).map(e => e.className || e.tagName);
+  const lineHeights = [...document.querySelectorAll('p, li, td')].map(e => {
+    const s = getComputedStyle(e); return parseFloat(s.lineHeight) / parseFloat(s.fontSize); });
+  const nav = [...document.querySelectorAll('.nav a')].map(a => a.getBoundingClientRect())
+      .map(r => [r.width, r.height]);
+  return {sizes, clipped, lineHeights, nav, scrollWidth: document.documentElement.scrollWidth,
+          cursor: getComputedStyle(document.body).cursor,
+          underline: getComputedStyle(document.querySelector('.nav a')).textDecorationLine};
+}"""
+
+
+@pytest.fixture(scope="module")
+def elder_site(servers):
+    upstream = servers.serve(portal())
+    return upstream, servers.proxy(upstream)
+
+
+@pytest.mark.browser
+def test_reader_sees_larger_text_nothing_clipped(elder_site, chromium):
+    upstream, proxied = elder_site
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(upstream + "/")
+        before = page.evaluate(MEASURE)
+        results = {}
+        for step in (150, 200):
+            page.goto(f"{proxied}/-/elder{'' if step == 150 else f'-{step}'}/")
+            results[step] = page.evaluate(MEASURE)
+    finally:
+        page.close()
+    after = results[150]
+    assert statistics.median(before["sizes"]) < 16
+    assert statistics.median(after["sizes"]) >= 24
+    ordered = sorted(after["sizes"])
+    assert ordered[len(ordered) // 10] >= 20  # 10th percentile
+    assert sum(size < 18 for size in after["sizes"]) / len(after["sizes"]) <= 0.02
+    assert statistics.median(results[200]["sizes"]) > statistics.median(after["sizes"])
+    assert after["clipped"] == [], after["clipped"]
+    assert min(after["lineHeights"]) >= 1.5 - 1e-6
+    assert all(w >= 44 and h >= 44 for w, h in after["nav"]), after["nav"]
+    assert after["scrollWidth"] <= max(1280, before["scrollWidth"])
+    assert "cursor-arrow.svg" in after["cursor"]
+    assert after["underline"] == "underline"
