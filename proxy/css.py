@@ -178,42 +178,89 @@ _GROUPING_AT_RULES = {"media", "supports", "layer", "document", "-moz-document",
 
 def rewrite_stylesheet(text: str, scale: Scale | None, rewrite_url: UrlRewriter | None = None) -> str:
     """Scale a stylesheet's font sizes (if scale) and rewrite its URLs (if rewrite_url); keep the rest,
-    comments, hacks and errors included, as written."""
-    tokens = tinycss2.parse_component_value_list(text, skip_comments=False)
-    return tinycss2.serialize(_rewrite_rule_list(tokens, scale, rewrite_url))
+    comments, hacks and errors included, exactly as written.
+
+    Portal stylesheets are long and mostly irrelevant to us, and tokenizing all of them in Python is
+    slow: a regex scan finds the structure (braces and semicolons outside comments and strings), and
+    only declaration blocks that mention a property we change (or a URL) are tokenized by tinycss2.
+    """
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement), non-overlapping
+    stack: list[list] = []  # [kind, content start, has nested blocks]
+    boundary = 0  # where the current prelude or statement began
+    for match in _STRUCTURE.finditer(text):
+        char = match.group(0)
+        if char not in "{};":
+            continue  # a comment or a string: skip over it whole
+        position = match.start()
+        if char == "{":
+            kind = _block_kind(text[boundary:position])
+            if stack:
+                stack[-1][2] = True
+                if stack[-1][0] in ("keyframes", "skip"):
+                    kind = "skip"  # keyframe selectors (from, 50%): animations are stopped in CSS anyway
+            stack.append([kind, position + 1, False, text[boundary:position]])
+            boundary = position + 1
+        elif char == "}":
+            if not stack:
+                boundary = position + 1
+                continue  # a stray '}': browsers ignore it, and so do we
+            kind, content_start, nested, prelude = stack.pop()
+            content = text[content_start:position]
+            if kind == "declarations" and not nested and (
+                    (scale is not None and _INTERESTING.search(content)) or
+                    (rewrite_url is not None and "url(" in content.lower())):
+                replaced = bool(_REPLACED_SELECTOR.search(prelude.lower()))
+                tokens = tinycss2.parse_component_value_list(content, skip_comments=False)
+                new = tinycss2.serialize(_rewrite_declaration_tokens(tokens, scale, replaced, rewrite_url))
+                if new != content:
+                    edits.append((content_start, position, new))
+            elif kind == "at-declarations" and rewrite_url is not None and "url(" in content.lower():
+                tokens = tinycss2.parse_component_value_list(content, skip_comments=False)
+                new = tinycss2.serialize(_rewrite_declaration_tokens(tokens, None, True, rewrite_url))
+                if new != content:
+                    edits.append((content_start, position, new))
+            boundary = position + 1
+        else:  # ';'
+            if not stack or stack[-1][0] == "rules":
+                statement = text[boundary:position]
+                stripped = statement.lstrip().lower()
+                if stripped.startswith("@charset"):
+                    edits.append((boundary, position + 1, ""))  # with its ';', or it would swallow the next rule
+                elif stripped.startswith("@import") and rewrite_url is not None:
+                    tokens = tinycss2.parse_component_value_list(statement, skip_comments=False)
+                    new = tinycss2.serialize(_rewrite_statement(tokens, rewrite_url))
+                    if new != statement:
+                        edits.append((boundary, position, new))
+            boundary = position + 1
+    if not edits:
+        return text
+    out, last = [], 0
+    for begin, finish, replacement in sorted(edits):
+        if begin < last:
+            continue
+        out.append(text[last:begin])
+        out.append(replacement)
+        last = finish
+    out.append(text[last:])
+    return "".join(out)
 
 
-def _rewrite_rule_list(tokens: list, scale: Scale | None, rewrite_url: UrlRewriter | None) -> list:
-    out: list = []
-    prelude: list = []
-    for token in tokens:
-        if token.type == "{} block":
-            first = next((t for t in prelude if not _is_space(t)), None)
-            if first is not None and first.type == "at-keyword":
-                keyword = first.lower_value
-                if keyword in _GROUPING_AT_RULES:
-                    inner = _rewrite_rule_list(token.content, scale, rewrite_url)
-                elif keyword == "keyframes" or keyword.endswith("-keyframes"):
-                    inner = token.content  # animation frames: nothing of ours inside
-                else:  # @font-face, @page...: declarations, URLs only
-                    inner = _rewrite_declaration_tokens(token.content, None, True, rewrite_url)
-            else:
-                selector = tinycss2.serialize(prelude).lower()
-                replaced = any(re.search(rf"(^|[\s>+~,(]){word}\b", selector) for word in _REPLACED)
-                inner = _rewrite_declaration_tokens(token.content, scale, replaced, rewrite_url)
-            out.extend(prelude)
-            out.append(ast.CurlyBracketsBlock(token.source_line, token.source_column, inner))
-            prelude = []
-        elif token.type == "literal" and token.value == ";":
-            statement = _rewrite_statement(prelude, rewrite_url)
-            if statement:  # (a dropped @charset takes its ';' along: a stray ';' would swallow the next rule)
-                out.extend(statement)
-                out.append(token)
-            prelude = []
-        else:
-            prelude.append(token)
-    out.extend(prelude)
-    return out
+_STRUCTURE = re.compile(r"/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|[{};]", re.S)
+_INTERESTING = re.compile(r"(?<![\w-])(font-size|font|height|max-height)\s*:", re.I)
+_REPLACED_SELECTOR = re.compile(r"(^|[\s>+~,(])(" + "|".join(_REPLACED) + r")\b")
+
+
+def _block_kind(prelude: str) -> str:
+    head = prelude.lstrip()
+    if not head.startswith("@"):
+        return "declarations"
+    keyword = re.match(r"@([-\w]+)", head)
+    name = keyword.group(1).lower() if keyword else ""
+    if name in _GROUPING_AT_RULES:
+        return "rules"
+    if name == "keyframes" or name.endswith("-keyframes"):
+        return "keyframes"
+    return "at-declarations"  # @font-face, @page...: URLs only
 
 
 def _rewrite_statement(prelude: list, rewrite_url: UrlRewriter | None) -> list:
