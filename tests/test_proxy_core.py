@@ -609,3 +609,21 @@ def _peak_rss_kib(pid: int) -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     raise AssertionError("no VmHWM")
+
+
+async def test_host_default_modes_like_a_big5_gateway(serve, proxy, http):
+    from proxy.modes import parse as parse_modes
+    upstream = await serve(upstream_app())
+    proxied = await proxy(upstream, public_hosts=(PublicHost("www.example.gov.cn"),
+                                                  PublicHost("big5.example.gov.cn", parse_modes("trad"))))
+    plain = {"Accept-Encoding": "identity"}
+    async with http.get(proxied + "/", headers={**plain, "Host": "big5.example.gov.cn"}) as response:
+        html = (await response.read()).decode()
+        assert "Cookie" in response.headers["Vary"]
+    assert 'lang="zh-Hant"' in html and "歡迎訪問" in html
+    assert 'href="/xxgk/art.html"' in html  # the host carries the mode: links need no prefix
+    async with http.get(proxied + "/", headers={**plain, "Host": "www.example.gov.cn"}) as response:
+        assert "欢迎访问" in (await response.read()).decode()
+    async with http.get(proxied + "/", headers={**plain, "Host": "big5.example.gov.cn",
+                                                "Cookie": "a11y_modes=plain"}) as response:
+        assert "欢迎访问" in (await response.read()).decode()  # the reader's own choice wins
