@@ -75,9 +75,17 @@ def serve_dir(directory: Path, script: Path) -> tuple[subprocess.Popen, str]:
     return process, match.group(1)
 
 
-def visible_text(page) -> str:
-    """What a sighted reader sees as text (innerText follows CSS: hidden things are left out)."""
-    return page.evaluate("() => document.body ? document.body.innerText : ''")
+def visible_text(page, without_proxy_additions: bool = True) -> str:
+    """What a sighted reader sees as text (innerText follows CSS: hidden things are left out).
+
+    The proxy's own additions (skip link, toolbar, notices: class or id starting 'a11y-proxy') are taken
+    out first, so the figure compares the portal's content with itself."""
+    return page.evaluate("""(strip) => {
+      if (!document.body) return '';
+      if (strip) document.querySelectorAll('[class^="a11y-proxy"], [class*=" a11y-proxy"], [id^="a11y-proxy"]')
+          .forEach(e => e.remove());
+      return document.body.innerText;
+    }""", without_proxy_additions)
 
 
 def normalize(text: str) -> str:
