@@ -82,7 +82,7 @@ def visible_text(page, without_proxy_additions: bool = True) -> str:
     out first, so the figure compares the portal's content with itself."""
     return page.evaluate("""(strip) => {
       if (!document.body) return '';
-      if (strip) document.querySelectorAll('[class^="a11y-proxy"], [class*=" a11y-proxy"], [id^="a11y-proxy"]')
+      if (strip) document.body.querySelectorAll('[class^="a11y-proxy"], [class*=" a11y-proxy"], [id^="a11y-proxy"]')
           .forEach(e => e.remove());
       return document.body.innerText;
     }""", without_proxy_additions)
