@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 from . import __version__, pages
 from .forward import Proxy, cookie_modes, public_host_header, public_scheme
@@ -19,6 +20,7 @@ from .modes import Modes, UnknownMode, parse as parse_modes
 from .pipeline import Pipeline, build_pipeline
 from .rules import RulesStore
 from .settings import Settings
+from .transforms.debugview import build_debug_pipeline
 from .urls import mode_prefix, safe_local_target, split_mode_prefix, with_prefix
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ SETTINGS = web.AppKey("settings", Settings)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 METRICS = web.AppKey("metrics", Metrics)
 PROXY = web.AppKey("proxy", Proxy)
+DEBUG_PROXY = web.AppKey("debug_proxy", Proxy)  # the same proxy with the debug view's pipeline
 CLIENT = web.AppKey("client", aiohttp.ClientSession)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 RULES = web.AppKey("rules", RulesStore)
@@ -52,6 +55,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Appl
     app.router.add_get("/-/metrics", metrics)
     app.router.add_get("/-/set/{modes}", set_modes)
     app.router.add_get("/-/toggle/{token}", toggle_mode)
+    app.router.add_get("/-/debug{tail:(?:/.*)?}", debug_view)
     if STATIC_DIR.is_dir():
         app.router.add_static("/-/static/", STATIC_DIR, append_version=False)
     app.router.add_route("*", "/-/{tail:.*}", own_or_prefixed)
@@ -74,6 +78,8 @@ async def _start_client(app: web.Application) -> None:
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="pipeline")
     variant_key = hashlib.sha1(f"{__version__}|{settings}".encode()).hexdigest()
     app[PROXY] = Proxy(settings, app[PIPELINE], client, app[METRICS], app[RULES], variant_key, app[EXECUTOR])
+    app[DEBUG_PROXY] = Proxy(settings, build_debug_pipeline(settings), client, app[METRICS], app[RULES],
+                             variant_key + "-debug", app[EXECUTOR])
 
 
 async def _watch_rules(app: web.Application) -> None:
@@ -113,6 +119,20 @@ async def forward(request: web.Request) -> web.StreamResponse:
 async def own_or_prefixed(request: web.Request) -> web.StreamResponse:
     """Anything under /-/ that is not an endpoint is a mode prefix (valid or not: the proxy reports)."""
     return await request.app[PROXY].handle(request)
+
+
+async def debug_view(request: web.Request) -> web.StreamResponse:
+    """/-/debug/<path>: the page as served, every landmark and repair outlined with its rule or heuristic."""
+    target = request.raw_path[len("/-/debug"):]
+    target = target if target.startswith("/") else "/" + target
+    response = await request.app[DEBUG_PROXY].handle(request.clone(rel_url=URL(target, encoded=True)))
+    if not response.prepared:
+        location = response.headers.get("Location", "")
+        if location.startswith("/") and not location.startswith("//"):
+            response.headers["Location"] = "/-/debug" + location  # stay in the debug view
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 async def health(request: web.Request) -> web.Response:

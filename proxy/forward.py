@@ -247,7 +247,8 @@ class Proxy:
 
         # 6..7. transforms in order (off the event loop: parsing a large page takes milliseconds).
         page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
-                    rules=page_rules, source_charset=charset, public_origin=f"{scheme}://{host_header}")
+                    rules=page_rules, source_charset=charset, public_origin=f"{scheme}://{host_header}",
+                    in_frame=request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame"))
         transform_started = time.monotonic()
         try:
             result = await asyncio.get_running_loop().run_in_executor(self.executor, self.transform, kind, text, page)
@@ -273,7 +274,9 @@ class Proxy:
         if coding and len(out) >= settings.limits.compress_min_bytes:
             out = codec.compress(out, coding)
             headers["Content-Encoding"] = coding
-        add_vary(headers, "Accept-Encoding", *(["Cookie"] if route.from_cookie_or_host else []))
+        # Frames get no toolbar and a main landmark named apart from the top page's: Vary on the destination.
+        vary = ["Accept-Encoding", "Sec-Fetch-Dest"] if kind in ("html", "sniff") else ["Accept-Encoding"]
+        add_vary(headers, *vary, *(["Cookie"] if route.from_cookie_or_host else []))
         self.metrics.responses.labels("transformed").inc()
         return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=out)
 

@@ -33,6 +33,7 @@ class Page:
     notes: list[str] = field(default_factory=list)  # what transforms did, for logs and the debug view
     source_charset: str = "utf-8"  # the charset the upstream sent the page in (forms keep submitting in it)
     public_origin: str = ""  # "https://a11y.example.gov.cn" as the reader reached us, when known
+    in_frame: bool = False  # the browser loads this page into an <iframe>/<frame> (Sec-Fetch-Dest)
 
     @property
     def public_path(self) -> str:
@@ -94,14 +95,35 @@ class Pipeline:
 def default_transforms(settings: Settings) -> list[Transform]:
     """Every transform, in the order they run.  Later ones see the earlier ones' output."""
     from .transforms.charset import DeclareUtf8
+    from .transforms.contrast import HighContrast
     from .transforms.elder import ElderMode
+    from .transforms.landmarks import Landmarks
     from .transforms.links import KeepReaderOnProxy
+    from .transforms.names import Names
+    from .transforms.pagefixes import PageBasics, PageTitle
+    from .transforms.reader import ReaderView
+    from .transforms.ruleactions import ApplyRules
+    from .transforms.skiplink import SkipLink
+    from .transforms.tables import LayoutTables
+    from .transforms.toolbar import Toolbar, ToolbarNotice
     from .transforms.trad import TraditionalScript
 
     return [
         KeepReaderOnProxy(),  # links, forms, frames and redirects stay on the proxy and keep the mode prefix
+        # Screen-reader repairs, in every mode (docs/accessibility.md): site rules first, then heuristics.
+        ApplyRules(),  # rule files' actions (landmarks, names, toggles, skip_trad...), then toolbar links
+        PageBasics(),  # <html lang>, zoomable viewport, no marquee / timed refresh / autoplay
+        LayoutTables(),  # layout tables -> role=presentation
+        Names(),  # names for images, links, buttons, fields, frames
+        Landmarks(),  # banner, navigation, search, main, contentinfo; everything visible inside one
+        PageTitle(),  # empty <title> from the main heading
+        SkipLink(),  # 跳到主要内容 as the first focusable element (its text is converted by trad, below)
         ElderMode(),  # larger text: scales the page's own CSS, links a same-origin elder stylesheet
+        ReaderView(),  # reader mode: the main content alone (after the repairs that mark the main landmark)
+        HighContrast(),  # contrast mode: a same-origin stylesheet, linked last in <head>
+        Toolbar(),  # the reader's toolbar: after the skip link and the modes, before trad (its labels get converted)
         TraditionalScript(),  # after everything that inserts text, so inserted text is converted too
+        ToolbarNotice(),  # trad's machine-conversion notice moved into the toolbar
         DeclareUtf8(),  # we always send UTF-8
     ]
 

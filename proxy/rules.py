@@ -27,7 +27,7 @@ ROLES = LANDMARK_ROLES + OTHER_ROLES
 # Where a rewired portal link leads: a mode toggle, back to plain, or to the proxy's own toolbar.
 TOGGLES = MODE_NAMES + (PLAIN_TOKEN, "toolbar")
 HEURISTICS = ("landmarks", "skip_link", "page_language", "page_title", "image_alt", "link_names", "form_labels",
-              "frame_titles", "layout_tables", "viewport", "marquee", "meta_refresh", "toolbar_links")
+              "frame_titles", "layout_tables", "viewport", "marquee", "meta_refresh", "autoplay", "toolbar_links")
 TRAD_VARIANT_NAMES = tuple(v for v in TRAD_VARIANTS.values() if v)
 
 # Action keys a rule may carry, with what each expects (used for validation and the JSON Schema).

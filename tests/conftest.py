@@ -59,8 +59,10 @@ async def proxy(serve) -> ProxyFactory:
 
 @pytest.fixture
 async def http():
-    """A client that shows bytes as sent (no automatic decompression, no redirects followed by default)."""
-    async with aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+    """A client that shows bytes as sent (no automatic decompression); asks for identity bodies unless a test
+    sends its own Accept-Encoding."""
+    async with aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                     headers={"Accept-Encoding": "identity"}) as session:
         yield session
 
 

@@ -78,11 +78,12 @@ def serve_dir(directory: Path, script: Path) -> tuple[subprocess.Popen, str]:
 def visible_text(page, without_proxy_additions: bool = True) -> str:
     """What a sighted reader sees as text (innerText follows CSS: hidden things are left out).
 
-    The proxy's own additions (skip link, toolbar, notices: class or id starting 'a11y-proxy') are taken
-    out first, so the figure compares the portal's content with itself."""
+    The proxy's own additions (skip link, toolbar, notices) are taken out first, so the figure compares
+    the portal's content with itself (wrappers the repairs put around portal content stay)."""
     return page.evaluate("""(strip) => {
       if (!document.body) return '';
-      if (strip) document.body.querySelectorAll('[class^="a11y-proxy"], [class*=" a11y-proxy"], [id^="a11y-proxy"]')
+      if (strip) document.body.querySelectorAll(
+          '#a11y-proxy-toolbar, .a11y-proxy-skip, .a11y-proxy-trad-notice, [data-a11y-proxy]')
           .forEach(e => e.remove());
       return document.body.innerText;
     }""", without_proxy_additions)

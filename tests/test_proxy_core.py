@@ -627,3 +627,15 @@ async def test_host_default_modes_like_a_big5_gateway(serve, proxy, http):
     async with http.get(proxied + "/", headers={**plain, "Host": "big5.example.gov.cn",
                                                 "Cookie": "a11y_modes=plain"}) as response:
         assert "欢迎访问" in (await response.read()).decode()  # the reader's own choice wins
+
+
+async def test_pages_in_frames_get_no_toolbar_and_a_distinct_main(site, http):
+    upstream, proxied = site
+    async with http.get(proxied + "/xxgk/a.html", headers={"Sec-Fetch-Dest": "iframe"}) as response:
+        framed = (await response.read()).decode()
+        assert "Sec-Fetch-Dest" in response.headers["Vary"]
+    async with http.get(proxied + "/xxgk/a.html", headers={"Sec-Fetch-Dest": "document"}) as response:
+        top = (await response.read()).decode()
+    assert 'id="a11y-proxy-toolbar"' in top and 'id="a11y-proxy-toolbar"' not in framed
+    assert "/xxgk/a.html" in framed.split('role="main"', 1)[1].split(">", 1)[0] or \
+        'aria-label="/xxgk/a.html"' in framed or "（/xxgk/a.html）" in framed

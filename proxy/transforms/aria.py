@@ -1,0 +1,543 @@
+"""What the screen-reader repairs share: ARIA-in-HTML knowledge, text measurement, and the repair log.
+
+Nothing here changes a page by itself.  The repair transforms (``ruleactions``, ``pagefixes``, ``tables``,
+``names``, ``landmarks``, ``skiplink``) use it to decide what an element already means to assistive
+technology, whether a role may be put on it without conflicting with its native semantics, how much
+(link) text it holds, and to record every repair with the rule (``file:line``) or heuristic that made it,
+for the debug view.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from lxml import etree
+
+from ..modes import Modes
+
+# --- ARIA and HTML semantics --------------------------------------------------------------------------
+
+LANDMARK_ROLES = frozenset({"banner", "navigation", "main", "complementary", "contentinfo", "search", "region",
+                            "form"})
+# Landmarks ARIA allows only at the top level (never inside another landmark), and at most once each
+# (complementary may repeat).
+TOP_LEVEL_ROLES = frozenset({"banner", "main", "contentinfo", "complementary"})
+SINGLE_ROLES = ("banner", "main", "contentinfo")
+
+# Elements that take any role (ARIA in HTML, as axe-core's aria-allowed-role checks it).  Table parts are
+# listed because a layout table's cells are generic once the table is role=presentation.
+_ANY_ROLE = frozenset({
+    "div", "span", "p", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "center", "font", "b", "i", "u",
+    "s", "strike", "big", "small", "strong", "em", "address", "blockquote", "pre", "tt", "code", "cite", "q",
+    "sub", "sup", "mark", "ins", "del", "abbr", "dfn", "kbd", "samp", "var", "bdi", "bdo", "time", "data",
+    "nobr", "marquee",
+})
+_SOME_ROLES = {
+    "section": frozenset({"banner", "complementary", "contentinfo", "main", "navigation", "search", "none",
+                          "presentation", "alert", "dialog", "group", "note", "status"}),
+    "article": frozenset({"main", "region", "none", "presentation", "document", "application", "feed"}),
+    "aside": frozenset({"region", "search", "none", "presentation", "note", "feed"}),
+    "form": frozenset({"search", "none", "presentation", "form"}),
+    "header": frozenset({"none", "presentation", "group"}),
+    "footer": frozenset({"none", "presentation", "group"}),
+    "nav": frozenset({"none", "presentation"}),
+    "ul": frozenset({"none", "presentation", "group", "menu", "menubar", "tablist", "toolbar", "tree", "listbox",
+                     "directory", "radiogroup"}),
+    "ol": frozenset({"none", "presentation", "group", "menu", "menubar", "tablist", "toolbar", "tree", "listbox",
+                     "directory", "radiogroup"}),
+    "li": frozenset({"none", "presentation", "menuitem", "option", "tab", "treeitem", "separator", "radio"}),
+    "dl": frozenset({"group", "list", "none", "presentation"}),
+    "dt": frozenset({"listitem"}),
+    "fieldset": frozenset({"none", "presentation", "radiogroup"}),
+    "iframe": frozenset({"application", "document", "img", "none", "presentation"}),
+    "h1": frozenset({"none", "presentation", "tab"}),
+}
+for _h in ("h2", "h3", "h4", "h5", "h6"):
+    _SOME_ROLES[_h] = _SOME_ROLES["h1"]
+
+_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot", "tr", "td", "th"})
+# Parents inside which a wrapper box cannot go: the parser would move it, or the list/table would break.
+_NO_WRAP_PARENTS = frozenset({"table", "tbody", "thead", "tfoot", "tr", "ul", "ol", "dl", "select", "colgroup",
+                              "optgroup", "menu", "html", "head", "frameset"})
+
+# Native landmark elements and their role (header/footer/aside only when not scoped, see implicit_role).
+_NATIVE = {"header": "banner", "footer": "contentinfo", "nav": "navigation", "main": "main",
+           "aside": "complementary", "section": "region", "form": "form"}
+# An ancestor that scopes <header>/<footer> to itself, as browsers and axe-core compute it.
+_SCOPING_TAGS = frozenset({"article", "aside", "main", "nav", "section"})
+_SCOPING_ROLES = frozenset({"article", "complementary", "main", "navigation", "region"})
+# Roles that are "just a box": a repair may replace them (a layout table's presentation role).
+GENERIC_ROLES = frozenset({"", "none", "presentation", "generic"})
+KNOWN_ROLES = frozenset({
+    "alert", "alertdialog", "application", "article", "banner", "blockquote", "button", "caption", "cell",
+    "checkbox", "code", "columnheader", "combobox", "complementary", "contentinfo", "definition", "deletion",
+    "dialog", "directory", "document", "emphasis", "feed", "figure", "form", "generic", "grid", "gridcell",
+    "group", "heading", "img", "image", "insertion", "link", "list", "listbox", "listitem", "log", "main",
+    "marquee", "math", "menu", "menubar", "menuitem", "menuitemcheckbox", "menuitemradio", "meter", "navigation",
+    "none", "note", "option", "paragraph", "presentation", "progressbar", "radio", "radiogroup", "region", "row",
+    "rowgroup", "rowheader", "scrollbar", "search", "searchbox", "separator", "slider", "spinbutton", "status",
+    "strong", "subscript", "superscript", "switch", "tab", "table", "tablist", "tabpanel", "term", "textbox",
+    "time", "timer", "toolbar", "tooltip", "tree", "treegrid", "treeitem",
+})
+# Phrasing parents: a wrapper inserted inside them must be a <span>, or the browser's parser would
+# close the parent (a <div> inside <p> ends the paragraph).
+PHRASING = frozenset({"p", "span", "a", "font", "b", "i", "u", "s", "strong", "em", "small", "big", "label",
+                      "h1", "h2", "h3", "h4", "h5", "h6", "sub", "sup", "cite", "q", "abbr", "code", "nobr",
+                      "tt", "strike", "button", "dt", "caption", "legend", "pre"})
+_NOT_RENDERED = frozenset({"script", "style", "noscript", "template", "head", "title", "meta", "link", "base",
+                           "param", "source", "track", "datalist"})
+# Elements that count as content even without text (axe-core's "visual content").
+_MEDIA = frozenset({"img", "iframe", "frame", "object", "embed", "video", "audio", "canvas", "svg", "input",
+                    "select", "textarea", "button", "progress", "meter"})
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def tag_of(el) -> str:
+    """The element's tag ('' for comments and processing instructions); the HTML parser lowercases tags."""
+    tag = el.tag
+    return tag if isinstance(tag, str) else ""
+
+
+def explicit_role(el) -> str:
+    """The first role token a browser would use ('' when none)."""
+    raw = el.get("role")
+    if not raw:
+        return ""
+    for token in raw.lower().split():
+        if token in KNOWN_ROLES:
+            return token
+    return ""
+
+
+def has_name(el) -> bool:
+    return bool((el.get("aria-label") or "").strip() or (el.get("aria-labelledby") or "").strip()
+                or (el.get("title") or "").strip())
+
+
+def _scoped(el) -> bool:
+    for ancestor in el.iterancestors():
+        role = explicit_role(ancestor)
+        if role in _SCOPING_ROLES or (not role and tag_of(ancestor) in _SCOPING_TAGS):
+            return True
+    return False
+
+
+def implicit_role(el) -> str:
+    tag = tag_of(el)
+    native = _NATIVE.get(tag)
+    if native is None:
+        return ""
+    if tag in ("header", "footer"):
+        return "" if _scoped(el) else native
+    if tag == "aside":
+        return native if has_name(el) or not _scoped(el) else ""
+    if tag in ("section", "form"):
+        return native if has_name(el) else ""
+    return native
+
+
+def role_of(el) -> str:
+    return explicit_role(el) or implicit_role(el)
+
+
+def landmark_of(el) -> str:
+    """The landmark role el is exposed with, or ''.  region and form landmarks need a name."""
+    role = role_of(el)
+    if role in ("region", "form") and not has_name(el):
+        return ""
+    return role if role in LANDMARK_ROLES else ""
+
+
+_LANDMARK_CANDIDATES = etree.XPath("//*[@role] | //header | //footer | //nav | //main | //aside | //section | //form")
+
+
+MAIN_LANDMARK = etree.XPath("//main | //*[@role='main']")
+
+
+def find_landmarks(root) -> list[tuple]:
+    """Every landmark of the tree, in document order: [(element, role)]."""
+    found = []
+    for el in _LANDMARK_CANDIDATES(root):
+        role = landmark_of(el)
+        if role:
+            found.append((el, role))
+    return found
+
+
+def role_allowed(el, role: str) -> bool:
+    """May `role` be set on el without conflicting with what el natively is?"""
+    tag = tag_of(el)
+    if tag in _ANY_ROLE:
+        if tag == "table" and role not in ("none", "presentation") and is_data_table(el):
+            return False  # a data table keeps its table semantics: wrap it instead
+        if tag in _TABLE_PARTS:
+            table = nearest_table(el)
+            return table is not None and explicit_role(table) in ("none", "presentation")
+        return True
+    allowed = _SOME_ROLES.get(tag)
+    return allowed is not None and role in allowed
+
+
+def is_data_table(table) -> bool:
+    """Markup that says 'data table': header cells, a caption, summary, thead/tfoot, headers/scope.
+
+    Only the table's own rows count: a header cell of a table nested inside it says nothing about it.
+    """
+    if (table.get("summary") or "").strip():
+        return True
+    for child in table:
+        tag = tag_of(child)
+        if tag in ("caption", "thead", "tfoot"):
+            return True
+    for cell in table.iter("th", "td"):
+        if nearest_table(cell) is not table:
+            continue
+        if cell.tag == "th" or cell.get("headers") is not None or cell.get("scope") is not None:
+            return True
+    return False
+
+
+def nearest_table(el):
+    for ancestor in el.iterancestors("table"):
+        return ancestor
+    return None
+
+
+# --- visibility and text -----------------------------------------------------------------------------
+
+_DISPLAY_NONE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!\s*important\s*)?(?:;|$)",
+                           re.I)
+_WS = str.maketrans("", "", " \t\n\r\f\v\xa0\u3000\u200b\ufeff")
+_SPACES = re.compile(r"[\s\u3000\xa0]+")
+
+
+def hidden(el) -> bool:
+    """Hidden from everyone by its own markup (stylesheets are not consulted)."""
+    attributes = el.attrib
+    if not attributes:
+        return False
+    if "hidden" in attributes or (attributes.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    style = attributes.get("style")
+    if style and _DISPLAY_NONE.search(style):
+        return True
+    return el.tag == "input" and (attributes.get("type") or "").strip().lower() == "hidden"
+
+
+def chars(text: str | None) -> int:
+    """Visible characters of a text (whitespace does not count)."""
+    return len(text.translate(_WS)) if text else 0
+
+
+def squash(text: str | None) -> str:
+    return _SPACES.sub(" ", text or "").strip()
+
+
+def text_of(el, limit: int = 200) -> str:
+    """The rendered-ish text of el (scripts, styles and hidden parts left out), whitespace squashed."""
+    parts: list[str] = []
+    size = 0
+
+    def walk(node) -> bool:
+        nonlocal size
+        if node.text and tag_of(node) not in _NOT_RENDERED:
+            parts.append(node.text)
+            size += chars(node.text)
+        for child in node:
+            if size > limit * 2:
+                return False
+            if isinstance(child.tag, str) and tag_of(child) not in _NOT_RENDERED and not hidden(child):
+                if tag_of(child) == "img" and (child.get("alt") or "").strip():
+                    parts.append(child.get("alt"))
+                walk(child)
+            if child.tail:
+                parts.append(child.tail)
+                size += chars(child.tail)
+        return True
+
+    walk(el)
+    return squash("".join(parts))[:limit]
+
+
+class Stat:
+    """What a subtree holds: visible characters, how many of them are link text, links, media."""
+
+    __slots__ = ("text", "link_text", "links", "media", "frames")
+
+    def __init__(self, text: int = 0, link_text: int = 0, links: int = 0, media: int = 0, frames: int = 0):
+        self.text = text
+        self.link_text = link_text
+        self.links = links
+        self.media = media  # images with a name (or none yet), form fields, frames, video...
+        self.frames = frames
+
+    @property
+    def content(self) -> bool:
+        return self.text > 0 or self.media > 0
+
+    @property
+    def weight(self) -> float:
+        """How much reading matter: link text counts a quarter (menus and link lists are not the content)."""
+        return (self.text - self.link_text) + 0.25 * self.link_text
+
+
+_EMPTY = Stat()
+
+
+def _shown(child) -> bool:
+    """A child element that renders (fast path: most elements carry no attribute that could hide them)."""
+    tag = child.tag
+    if tag.__class__ is not str or tag in _NOT_RENDERED:
+        return False
+    get = child.get
+    if get("style") is None and get("hidden") is None and get("aria-hidden") is None and tag != "input":
+        return True
+    return not hidden(child)
+
+
+class Measure:
+    """Per-element statistics of the visible parts of a tree (hidden and non-rendered subtrees left out),
+    computed in one pass: ``stats`` (element -> Stat), ``order`` (document order), ``end`` (order of the
+    last descendant), ``sequence`` (elements in order)."""
+
+    def __init__(self, root):
+        order: dict = {}
+        sequence: list = []
+        parents: list[int] = []
+        text: list[int] = []
+        link_text: list[int] = []
+        links: list[int] = []
+        media: list[int] = []
+        frames: list[int] = []
+        ws = _WS
+        stack = [(root, -1, False)]
+        while stack:
+            el, parent, in_link = stack.pop()
+            index = len(sequence)
+            order[el] = index
+            sequence.append(el)
+            parents.append(parent)
+            tag = el.tag
+            link = medium = frame = 0
+            if tag == "a" or tag == "area":
+                if el.get("href") is not None:
+                    link = 1
+                    in_link = True
+            elif tag in _MEDIA:
+                if tag == "img":
+                    alt = el.get("alt")
+                    medium = 0 if alt is not None and not alt.strip() else 1
+                else:
+                    medium = 1
+                    frame = 1 if tag in ("iframe", "frame") else 0
+            own = el.text
+            own = len(own.translate(ws)) if own else 0
+            kids = []
+            for child in el:
+                tail = child.tail
+                if tail:
+                    own += len(tail.translate(ws))
+                if _shown(child):
+                    kids.append(child)
+            text.append(own)
+            link_text.append(own if in_link else 0)
+            links.append(link)
+            media.append(medium)
+            frames.append(frame)
+            for child in reversed(kids):
+                stack.append((child, index, in_link))
+        through = []
+        running = 0
+        for own in text:
+            running += own
+            through.append(running)
+        end = list(range(len(sequence)))
+        for index in range(len(sequence) - 1, 0, -1):
+            parent = parents[index]
+            if parent >= 0:
+                text[parent] += text[index]
+                link_text[parent] += link_text[index]
+                links[parent] += links[index]
+                media[parent] += media[index]
+                frames[parent] += frames[index]
+                if end[index] > end[parent]:
+                    end[parent] = end[index]
+        self.order = order
+        self.sequence = sequence
+        self.through = through  # characters up to and including each element's own, in document order
+        self.stats = {el: Stat(text[i], link_text[i], links[i], media[i], frames[i]) for i, el in enumerate(sequence)}
+        self.end = {el: end[i] for i, el in enumerate(sequence)}
+
+    def text_through(self, el) -> int:
+        """Visible characters from the start of the tree to the end of el."""
+        return self.through[self.end[el]]
+
+    def __getitem__(self, el) -> Stat:
+        return self.stats.get(el) or _EMPTY
+
+    def contains(self, outer, inner) -> bool:
+        """inner is outer or inside it (both measured)."""
+        if outer not in self.order or inner not in self.order:
+            return any(a is outer for a in inner.iterancestors()) or inner is outer
+        return self.order[outer] <= self.order[inner] <= self.end[outer]
+
+
+# --- the repair log (for notes and the debug view) -----------------------------------------------------
+
+WHY = "data-a11y-proxy-why"  # debug view only: what was repaired on this element, and by what
+KIND = "data-a11y-proxy-kind"  # debug view only: 'landmark' or 'repair'
+
+
+def describe(el) -> str:
+    """A short CSS-like name of an element for notes: div#content.main."""
+    if el is None:
+        return "?"
+    tag = tag_of(el) or "?"
+    out = tag
+    if el.get("id"):
+        out += "#" + el.get("id").strip()
+    classes = (el.get("class") or "").split()
+    if classes:
+        out += "." + ".".join(classes[:2])
+    return out
+
+
+class Repairs:
+    """Records what one transform did to a page: a count, problems in page.notes, and (in the debug view)
+    the provenance of each repair on the element itself."""
+
+    def __init__(self, page, explain: bool, transform: str):
+        self.page = page
+        self.explain = explain
+        self.transform = transform
+        self.count = 0
+
+    def mark(self, el, what: str, source: str, kind: str = "repair") -> None:
+        self.count += 1
+        if self.explain and el is not None:
+            entry = f"{what} ← {source}"
+            previous = el.get(WHY)
+            el.set(WHY, f"{previous}\n{entry}" if previous else entry)
+            if kind == "landmark" or el.get(KIND) != "landmark":
+                el.set(KIND, kind)
+
+    def note(self, text: str) -> None:
+        """A problem worth telling the rule author (a refused rule action, a selector that matched nothing)."""
+        self.page.notes.append(f"{self.transform}: {text}")
+
+    def finish(self) -> None:
+        if self.count:
+            self.page.notes.append(f"{self.transform}: {self.count} repair(s)")
+
+
+class RepairTransform:
+    """Base of the repair transforms: on in every mode; `explaining()` gives the debug view's variant,
+    which leaves provenance attributes on each repaired element."""
+
+    name = "repair"
+
+    def __init__(self, explain: bool = False):
+        self.explain = explain
+
+    def enabled(self, modes: Modes) -> bool:
+        return True
+
+    def explaining(self) -> "RepairTransform":
+        return type(self)(explain=True)
+
+    def log(self, page) -> Repairs:
+        return Repairs(page, self.explain, self.name)
+
+
+def heuristic(name: str) -> str:
+    return f"heuristic {name}"
+
+
+# --- small tree edits ----------------------------------------------------------------------------------
+
+def can_wrap(el) -> bool:
+    parent = el.getparent()
+    return parent is not None and tag_of(parent) not in _NO_WRAP_PARENTS and tag_of(el) not in (
+        "li", "dt", "dd", "tr", "td", "th", "tbody", "thead", "tfoot", "option", "body", "html", "head")
+
+
+def place_landmark(el, role: str, label: str | None = None):
+    """Expose el as landmark `role` (named `label`), on el itself when its semantics allow that role,
+    else on a display:contents box around it.  Returns the element that carries the role, or None when
+    neither is possible (a list item, a table row)."""
+    tag = tag_of(el)
+    native = _NATIVE.get(tag)
+    if native == role and not explicit_role(el) and (tag not in ("header", "footer", "aside") or not _scoped(el)):
+        if label and not has_name(el):
+            el.set("aria-label", label)
+        return el
+    if role == "region" and tag == "section" and not explicit_role(el):
+        el.set("aria-label", label or "")
+        return el
+    if explicit_role(el) in GENERIC_ROLES and role_allowed(el, role) and not (
+            tag == "table" and is_data_table(el)):
+        el.set("role", role)
+        if label:
+            el.set("aria-label", label)
+        return el
+    if not can_wrap(el):
+        return None
+    box = wrap([el])
+    box.set("role", role)
+    if label:
+        box.set("aria-label", label)
+    return box
+
+
+def wrap(elements: list, tag: str = "") -> etree._Element:
+    """Put consecutive sibling elements (with their tails) into a new box that does not render
+    (display: contents), so a role can be given without touching the elements' own semantics or layout."""
+    first = elements[0]
+    parent = first.getparent()
+    if not tag:
+        tag = "span" if tag_of(parent) in PHRASING else "div"
+    box = etree.Element(tag)
+    box.set("class", "a11y-proxy-box")
+    box.set("style", "display:contents")
+    parent.insert(parent.index(first), box)
+    for el in elements:
+        box.append(el)  # moves el, with its tail
+    return box
+
+
+def wrap_text(parent, index: int) -> etree._Element | None:
+    """Wrap a run of text (parent.text when index == -1, else parent[index].tail) into a display:contents span."""
+    box = etree.Element("span")
+    box.set("class", "a11y-proxy-box")
+    box.set("style", "display:contents")
+    if index < 0:
+        box.text, parent.text = parent.text, None
+        parent.insert(0, box)
+        box.tail = None
+    else:
+        owner = parent[index]
+        box.text, owner.tail = owner.tail, None
+        parent.insert(index + 1, box)
+    return box
+
+
+def drop(el) -> None:
+    """Remove el from the tree, keeping the text that follows it."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    previous = el.getprevious()
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def iter_elements(root, *tags: str) -> Iterator:
+    """Elements of the given tags, in document order (lxml's iter with real elements only)."""
+    for el in root.iter(*tags):
+        if isinstance(el.tag, str):
+            yield el

@@ -1,0 +1,701 @@
+"""Landmarks where the page (and its rules) have none: banner, navigation, search, main, contentinfo, and
+every other visible block inside some landmark, so a screen-reader user can survey and skip the page.
+
+The order matters and follows how sure each signal is:
+
+1. the page's own landmarks (and those rules added) are kept; duplicates of the single ones (banner, main,
+   contentinfo) and top-level landmarks nested inside others are demoted, since ARIA forbids both;
+2. contentinfo from what every Chinese government footer carries (版权所有, ICP备, 网站标识码, 主办单位...);
+3. search from forms (or boxes) with a search field;
+4. navigation from menus (a run of links, 首页 among them, or a nav/menu class) and breadcrumbs (当前位置);
+5. main, when nothing marks it, by text density: starting at <body>, descend into the child that holds most
+   of the reading matter (link text counts a quarter; landmarks found so far do not count) as long as one
+   child dominates and nothing but navigation precedes it, then widen to take in the page's h1;
+6. banner: of the blocks before main, the one that says header (class/id), holds the logo or the search;
+7. leftovers: every block outside all landmarks that shows something becomes navigation (mostly links),
+   banner / contentinfo (before / after main, while those are missing), or a region named by its heading.
+
+A role goes on the block itself when its semantics allow it (a div, a layout table), else on a
+``display:contents`` box around it (a list, a data table, a text run), which changes neither the layout
+nor the element's own meaning.  Finally every landmark role/name pair is made unique.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from ..document import Document
+from ..pipeline import Page
+from .aria import (HEADINGS, SINGLE_ROLES, TOP_LEVEL_ROLES, WHY, Measure, RepairTransform, Repairs, can_wrap, chars,
+                   explicit_role, find_landmarks, heuristic, place_landmark, squash, tag_of, text_of, wrap, wrap_text)
+
+FOOTER_TEXT = re.compile(r"版权所有|版权归|版权：|ICP备|ICP证|网站标识码|网站识别码|主办单位|主办：|承办单位|承办：|"
+                         r"技术支持|公网安备|Copyright|©|All\s+Rights\s+Reserved", re.I)
+_FOOTER_KEYS = ("版权", "ICP", "标识码", "识别码", "主办", "承办", "技术支持", "公网安备", "opyright", "OPYRIGHT", "©",
+                "ights", "IGHTS")
+
+
+def footer_line(text: str) -> bool:
+    """Does the text carry a footer line?  (Substring tests first: a regex alternation is slow on long text.)"""
+    return any(key in text for key in _FOOTER_KEYS) and FOOTER_TEXT.search(text) is not None
+
+
+_TOKENS = re.compile(r"[\s_\-]+")
+_HEADER_WORDS = {"header", "head", "top", "banner", "masthead", "logo", "topbar", "tophead", "pagehead",
+                 "siteheader", "hd", "toper", "headers", "heads", "headbox", "topbox", "top_pic"}
+_FOOTER_WORDS = {"footer", "foot", "bottom", "copyright", "copy", "bq", "banquan", "ft", "footers", "footbox",
+                 "bottombox", "wzbs"}
+_NAV_WORDS = {"nav", "navs", "navbar", "menu", "menus", "daohang", "dh", "lanmu", "subnav", "mainnav", "topnav",
+              "sidenav", "leftnav", "navigation", "submenu", "mainmenu", "channel", "column", "menubar"}
+_BREADCRUMB = re.compile(r"bread|crumb|curmb|location|position|weizhi|dqwz|current|^path|navpath|local", re.I)
+_BREADCRUMB_TEXT = re.compile(r"^(?:当前位置|您的位置|你的位置|您现在的位置|你现在的位置|您当前的位置|所在位置|现在位置|位置)\s*[：:]?")
+_LOGO = re.compile(r"logo|biaoshi", re.I)
+_SEARCH_WORDS = re.compile(r"搜索|检索|搜\s*索|search|sousuo|query|jiansuo", re.I)
+_TITLE_CLASS = re.compile(r"tit|title|hd|head|bt|caption|name|lm", re.I)
+_LIVE_ROLES = frozenset({"dialog", "alertdialog", "alert", "log", "status", "marquee", "timer"})
+_TITLE_SEPARATORS = re.compile(r"\s*(?:[_|｜—–]+|\s-\s|--+|－)\s*")
+_DEFAULT_NAMES = {"navigation": "导航", "search": "站内搜索", "complementary": "侧栏", "region": "其他内容",
+                  "form": "表单"}
+
+
+def first_text(el, size: int = 12) -> str:
+    """The first characters of el's text (a breadcrumb starts with 当前位置)."""
+    out = ""
+    for text in el.itertext():
+        out += "".join(text.split())
+        if len(out) >= size:
+            break
+    return out
+
+
+def _words(el) -> set[str]:
+    names = (el.get("id") or "") + " " + (el.get("class") or "")
+    return {w.lower() for w in _TOKENS.split(names) if w} if names != " " else set()
+
+
+def _hinted(el, words: set[str]) -> bool:
+    tokens = _words(el)
+    if tokens & words:
+        return True
+    return any(t.rstrip("0123456789") in words or t.startswith(tuple(words)) and len(t) <= 12 for t in tokens)
+
+
+class Landmarks(RepairTransform):
+    name = "landmarks"
+
+    def apply(self, doc: Document, page: Page) -> None:
+        if not page.rules.heuristic("landmarks") or doc.root.find("body") is None:  # no body: a frameset
+            return
+        log = self.log(page)
+        Segmenter(doc, log).run()
+        log.finish()
+        if page.in_frame:
+            # Landmark names must differ across the documents of one page, and portals often frame several
+            # copies of one template: the frame's address tells them apart.
+            for main in doc.root.xpath("//*[@role='main'] | //main"):
+                name = main.get("aria-label") or ""
+                main.set("aria-label", f"{name}（{page.url.path}）" if name else page.url.path)
+
+
+class Segmenter:
+    def __init__(self, doc: Document, log: Repairs):
+        self.doc = doc
+        self.body = doc.body
+        self.log = log
+        self.m = Measure(self.body)
+        self.carriers: dict = {}  # element carrying a landmark role -> role
+        self.measured: dict = {}  # carrier -> the measured element it stands for (itself, or what it wraps)
+        self.measured_set: set = set()
+        self.main = None  # measured element of main
+        self.main_span = (0, 0)  # document order of main's first and last element
+        self._home_links: list[int] | None = None
+
+    # --- bookkeeping ---
+
+    def visible(self, el) -> bool:
+        return el in self.m.stats
+
+    def add(self, carrier, role: str, measured=None) -> None:
+        self.carriers[carrier] = role
+        self.measured[carrier] = measured if measured is not None else carrier
+        self.measured_set.add(self.measured[carrier])
+
+    def roles(self) -> set[str]:
+        return set(self.carriers.values())
+
+    def contains(self, outer, inner) -> bool:
+        return self.m.contains(outer, inner)
+
+    def inside_landmark(self, el) -> bool:
+        return any(a in self.carriers for a in el.iterancestors())
+
+    def holds_landmark(self, el, roles=None) -> bool:
+        for carrier, role in self.carriers.items():
+            if (roles is None or role in roles) and carrier is not el:
+                measured = self.measured[carrier]
+                if measured is not el and self.contains(el, measured):
+                    return True
+        return False
+
+    def is_landmark(self, el) -> bool:
+        return el in self.carriers or el in self.measured_set
+
+    def lift(self, el):
+        """The outermost ancestor showing exactly what el shows (so a role lands on the block, not its list)."""
+        stat = self.m[el]
+        while True:
+            parent = el.getparent()
+            if parent is None or parent is self.body or not self.visible(parent) or self.is_landmark(parent):
+                return el
+            if parent is self.main or any(parent is self.measured[c] for c in self.carriers):
+                return el
+            other = self.m[parent]
+            if (other.text, other.media, other.links) != (stat.text, stat.media, stat.links):
+                return el
+            if self.holds_landmark(parent):
+                return el
+            el = parent
+
+    def place(self, el, role: str, label: str | None, why: str):
+        carrier = place_landmark(el, role, label)
+        if carrier is None:
+            return None
+        self.add(carrier, role, el)
+        self.log.mark(carrier, f"landmark {role}" + (f" “{label}”" if label else ""),
+                      f"{heuristic('landmarks')}: {why}", "landmark")
+        return carrier
+
+    def weight(self, el) -> float:
+        """Reading matter in el, not counting what landmarks inside it hold."""
+        total = self.m[el].weight
+        for carrier in self.carriers:
+            measured = self.measured[carrier]
+            if measured is not el and self.contains(el, measured) and not any(
+                    o is not measured and self.contains(o, measured) and self.contains(el, o)
+                    for o in (self.measured[c] for c in self.carriers)):
+                total -= self.m[measured].weight
+        return total
+
+    def order(self, el) -> int:
+        """Document order of el; for a box the repairs added, that of the first measured element in it, else
+        of its nearest measured ancestor."""
+        order = self.m.order
+        if el in order:
+            return order[el]
+        for inner in el.iter():
+            if inner in order:
+                return order[inner]
+        for ancestor in el.iterancestors():
+            if ancestor in order:
+                return order[ancestor]
+        return 0
+
+    # --- the steps ---
+
+    def run(self) -> None:
+        if not self.m[self.body].content:
+            return
+        self.keep_upstream()
+        if "contentinfo" not in self.roles():
+            self.find_contentinfo()
+        self.find_search()
+        self.find_navigation()
+        if "main" not in self.roles():
+            self.find_main()
+        else:
+            main = next(c for c, r in self.carriers.items() if r == "main")
+            self.set_main(self.measured[main], self.measured[main])
+        if "banner" not in self.roles() and self.main is not None:
+            self.find_banner()
+        self.cover(self.body)
+        self.unique_names()
+
+    def keep_upstream(self) -> None:
+        found = [(el, role) for el, role in find_landmarks(self.body) if self.visible(el)]
+        seen: set[str] = set()
+        for el, role in found:
+            outer = next((o for o, r in found if o is not el and o in set(el.iterancestors())), None)
+            if role in SINGLE_ROLES and role in seen or role in TOP_LEVEL_ROLES and outer is not None:
+                if self.demote(el, role):
+                    continue
+            seen.add(role)
+            self.add(el, role)
+            if not (el.get(WHY) or "").startswith("landmark"):  # rules mark their own
+                self.log.mark(el, f"landmark {role} (the page's own)", "upstream", "landmark")
+
+    def demote(self, el, role: str) -> bool:
+        why = "a second " + role if role in SINGLE_ROLES else role + " inside another landmark"
+        if explicit_role(el) == role:
+            del el.attrib["role"]
+        elif tag_of(el) in ("header", "footer", "aside") and not explicit_role(el):
+            el.set("role", "none")
+        else:
+            return False
+        self.log.mark(el, f"demoted: {why} (ARIA allows neither)", heuristic("landmarks"))
+        return True
+
+    def find_contentinfo(self) -> None:
+        # Descend only into children whose text (C-serialized) carries a footer line.
+        hits: list = []
+        stack = [self.body]
+        while stack:
+            el = stack.pop()
+            own = (el.text or "") + "".join(c.tail or "" for c in el)
+            if el is not self.body and footer_line(own) and not self.inside_landmark(el):
+                hits.append(el)
+            for child in el:
+                if child in self.m.stats and footer_line(
+                        etree.tostring(child, method="text", encoding="unicode", with_tail=False)):
+                    stack.append(child)
+        hits.sort(key=self.order)
+        blocks: dict = {}
+        for hit in hits:
+            block = self.footer_block(hit, hits)
+            if block is not None:
+                blocks.setdefault(block, 0)
+                blocks[block] += 1
+        if not blocks:
+            for el in reversed(self.m.sequence):
+                if self.m.stats[el].text >= 10 and el is not self.body and _hinted(el, _FOOTER_WORDS) \
+                        and not self.inside_landmark(el) and not self.holds_landmark(el):
+                    block = self.footer_block(el)
+                    blocks[block if block is not None else el] = 1
+                    break
+        total = self.m[self.body].text
+        for block, _ in sorted(blocks.items(), key=lambda kv: (-kv[1], self.order(kv[0]))):
+            stat = self.m[block]
+            after = total - self.text_before_end(block)
+            if after > 0.4 * total or (stat.text > 0.6 * total and not self.m[self.body].frames):
+                continue
+            if self.place(self.lift(block), "contentinfo", None, "footer text (版权所有, ICP备…)") is not None:
+                return
+
+    def text_before_end(self, block) -> int:
+        return self.m.text_through(block)
+
+    def size(self, el) -> int:
+        stat = self.m[el]
+        return stat.text + 10 * stat.media
+
+    def footer_block(self, el, hits=()):
+        """The block a footer line belongs to: climb while the parent adds other footer lines, or little."""
+        block = el
+        inside = sum(1 for h in hits if self.contains(el, h)) or 1
+        while True:
+            parent = block.getparent()
+            if parent is None or parent is self.body or self.is_landmark(parent) or not self.visible(parent):
+                break
+            size = self.size(block)
+            if hits and not self.holds_landmark(parent):
+                more = sum(1 for h in hits if self.contains(parent, h))
+                if more > inside and self.size(parent) <= 2 * size + 300:
+                    block, inside = parent, more
+                    continue
+            if self.size(parent) > 1.5 * size + 50:
+                break  # the parent holds much more than footer matter
+            before = sum(self.size(c) for c in parent if c in self.m.stats and self.m.order[c] < self.m.order[block])
+            if before > max(60, 0.5 * size):
+                break  # ... or content before the footer (the page's own, on a small page)
+            if self.holds_landmark(parent):
+                break
+            block = parent
+        return None if block is self.body else block
+
+    def find_search(self) -> None:
+        for form in list(self.body.iter("form")):
+            if not self.visible(form) or self.is_landmark(form) or self.inside_landmark(form) and \
+                    any(self.carriers.get(a) == "search" for a in form.iterancestors()):
+                continue
+            fields = [i for i in form.iter("input", "textarea", "select") if self.visible(i)]
+            texts = [i for i in fields
+                     if tag_of(i) == "input" and (i.get("type") or "text").lower() in ("text", "search")]
+            if not texts or len(texts) > 3 or any((i.get("type") or "").lower() == "password" for i in fields):
+                continue
+            if self.m[form].text > 200:
+                continue
+            if self.searchy(form):
+                self.place(form, "search", None, "a form with a search field")
+        for field in list(self.body.iter("input")):
+            if not self.visible(field) or (field.get("type") or "text").lower() not in ("text", "search"):
+                continue
+            if next(field.iterancestors("form"), None) is not None or self.inside_landmark(field):
+                continue
+            box = field.getparent()
+            chosen = None
+            for _ in range(3):
+                if box is None or box is self.body or self.is_landmark(box):
+                    break
+                if self.m[box].text > 60 or self.holds_landmark(box):
+                    break
+                if self.searchy(box):
+                    chosen = box
+                    break
+                box = box.getparent()
+            if chosen is not None:
+                self.place(self.lift(chosen), "search", None, "a search field and button")
+
+    def searchy(self, box) -> bool:
+        blob = [box.get("action") or "", box.get("id") or "", box.get("class") or "", box.get("name") or ""]
+        for el in box.iter("input", "button", "a", "img", "span", "label"):
+            blob += [el.get(a) or "" for a in ("value", "class", "id", "name", "placeholder", "title", "alt",
+                                                 "onclick", "src")]
+            blob.append(el.text or "")
+        return bool(_SEARCH_WORDS.search(" ".join(blob)))
+
+    def find_navigation(self) -> None:
+        m = self.m
+        # Document-order spans of navigation and search landmarks: nothing inside them becomes another one.
+        spans = [(m.order[e], m.end[e]) for c, r in self.carriers.items() if r in ("navigation", "search")
+                 for e in (self.measured[c],) if e in m.order]
+        for el in m.sequence:
+            if m.stats[el].links < 2 or el is self.body or self.is_landmark(el):
+                continue
+            position = m.order[el]
+            if any(start <= position <= end for start, end in spans) or self.holds_landmark(el):
+                continue
+            kind = self.nav_kind(el)
+            if kind is None:
+                continue
+            target = self.lift(el)
+            carrier = self.place(target, "navigation", kind, "breadcrumb" if kind == "当前位置" else
+                                 "a menu of links")
+            if carrier is not None and target in m.order:
+                spans.append((m.order[target], m.end[target]))
+
+    def nav_kind(self, el) -> str | None:
+        """'当前位置' for a breadcrumb, '主导航' for a menu with 首页, a label for another menu, else None.
+        Cheap tests (from the measured statistics) come first: this runs on every element with links."""
+        stat = self.m[el]
+        link_share = stat.link_text / stat.text if stat.text else 1.0
+        loose = stat.text - stat.link_text
+        if stat.links <= 10 and loose <= 12 + 3 * stat.links and (
+                _BREADCRUMB.search(" ".join((el.get("id") or "", el.get("class") or "")))
+                or _BREADCRUMB_TEXT.match(first_text(el))):
+            return "当前位置"
+        if stat.links < 3 or link_share < 0.7 or loose > 40:
+            return None
+        if _hinted(el, _HEADER_WORDS) or _hinted(el, _FOOTER_WORDS):
+            return None
+        if link_share < 0.9 and any(chars(h.text) for h in el.iter(*HEADINGS)):
+            return None
+        if any(_LOGO.search(" ".join(((i.get("src") or "").rsplit("/", 1)[-1], i.get("class") or "")))
+               for i in el.iter("img")):
+            return None
+        start, end = self.m.order[el], self.m.end[el]
+        if any(start <= position <= end for position in self.home_links()):
+            return "主导航"
+        if _hinted(el, _NAV_WORDS):
+            return self.heading_label(el) or "导航"
+        return None
+
+    def home_links(self) -> list[int]:
+        """Document-order positions of the links that say 首页 (a menu with one is the site's main menu)."""
+        if self._home_links is None:
+            self._home_links = [self.m.order[a] for a in self.body.iter("a") if a in self.m.order and
+                                "".join("".join(a.itertext()).split()) in ("首页", "网站首页", "回到首页", "返回首页")]
+        return self._home_links
+
+    def find_main(self) -> None:
+        node = self.body
+        while True:
+            kids = [c for c in node if isinstance(c.tag, str) and self.visible(c) and not self.is_landmark(c)]
+            if not kids:
+                break
+            scored = [(self.weight(c), c) for c in kids]
+            best_weight, best = max(scored, key=lambda s: s[0])
+            total = self.weight(node)
+            if total <= 0 or best_weight <= 0:
+                break
+            if best_weight >= 0.7 * total:
+                node = best
+                continue
+            break
+        why = "most of the page's text"
+        if self.weight(self.body) <= 0:
+            node, why = self.frame_main(), "the largest frame (the page has no text of its own)"
+            if node is None:
+                return
+        elif node is not self.body:
+            node = self.with_heading(self.with_preamble(node))
+        if node is self.body or self.holds_landmark(node, TOP_LEVEL_ROLES):
+            self.main_box(node, why)
+            return
+        target = self.lift(node)
+        if self.place(target, "main", self.main_name(target), why) is not None:
+            self.set_main(target, target)
+        else:
+            self.box_main([target], why)
+
+    def main_name(self, main=None) -> str | None:
+        """Main is named after the page (its h1, else its title without the site name): documents in frames
+        each have a main of their own, and landmark names must differ across them."""
+        if main is not None:
+            for heading in main.iter("h1"):
+                text = text_of(heading, 60)
+                if text and self.visible(heading):
+                    return text
+        title = self.doc.root.find("head/title")
+        text = squash(title.text if title is not None else "")
+        parts = [p for p in _TITLE_SEPARATORS.split(text) if p]
+        if len(parts) > 1:
+            parts = sorted(parts[:-1], key=len, reverse=True) if len(parts) > 2 else parts[:1]
+        name = parts[0] if parts else ""
+        if not name:
+            h1 = next((h for h in self.body.iter("h1") if self.visible(h)), None)
+            name = text_of(h1, 60) if h1 is not None else ""
+        return name[:60] or None
+
+    def set_main(self, first, last) -> None:
+        self.main = first
+        self.main_span = (self.order(first), self.m.end.get(last, self.order(last)))
+
+    def with_preamble(self, node):
+        """Widen main over a short run of text just before it (an article's title, date and source)."""
+        while True:
+            parent = node.getparent()
+            if parent is None or parent is self.body or self.is_landmark(parent) or \
+                    self.holds_landmark(parent, TOP_LEVEL_ROLES):
+                return node
+            if any(self.contains(parent, m) and not self.contains(node, m) for m in self.measured.values()):
+                return node  # a breadcrumb or menu beside it: main starts after them
+            before = [c for c in node.itersiblings(preceding=True)
+                      if isinstance(c.tag, str) and self.visible(c) and not self.is_landmark(c)]
+            extra = self.weight(parent) - self.weight(node)
+            if extra <= 5:
+                node = parent  # the parent adds nothing to read: a wrapper
+                continue
+            text = sum(self.m[c].text for c in before)
+            # An article title may carry links (分享, 打印): a heading counts as text whatever it holds.
+            links = sum(self.m[c].link_text for c in before if tag_of(c) not in HEADINGS)
+            if not text or links > 0.5 * text or extra > max(80.0, 0.4 * self.weight(node)):
+                return node
+            node = parent
+
+    def with_heading(self, node):
+        """Widen main to take in the page's first h1 when it sits just outside."""
+        h1 = next((h for h in self.body.iter("h1") if self.visible(h) and not self.inside_landmark(h)
+                   and text_of(h, 10)), None)
+        if h1 is None or self.contains(node, h1) or self.order(h1) > self.order(node):
+            return node
+        ancestors = list(node.iterancestors())
+        common = next((a for a in h1.iterancestors() if a in ancestors), None)
+        if common is None or common is self.body or self.holds_landmark(common, TOP_LEVEL_ROLES):
+            return node
+        if self.weight(common) > 1.6 * self.weight(node) + 60:
+            return node
+        return common
+
+    def frame_main(self):
+        frames = [f for f in self.body.iter("iframe", "frame") if self.visible(f) and not self.inside_landmark(f)]
+
+        def area(frame) -> int:
+            size = 1
+            for attribute, css in (("width", "width"), ("height", "height")):
+                value = frame.get(attribute) or ""
+                match = re.search(rf"{css}\s*:\s*(\d+)px", frame.get("style") or "")
+                value = match.group(1) if match else value
+                size *= int(value) if value.isdigit() else 300
+            return size
+
+        return max(frames, key=area) if frames else None
+
+    def main_box(self, node, why: str) -> None:
+        """Main is a run of node's children: box the run between the landmarks around the best one (or
+        node's bare text, when that is all there is)."""
+        kids = [c for c in node if isinstance(c.tag, str)]
+        best = max((c for c in kids if self.visible(c) and not self.is_landmark(c)), key=self.weight, default=None)
+        if best is None:
+            if chars(node.text) and (node is self.body or can_wrap(node)):
+                box = wrap_text(node, -1)
+                box.set("role", "main")
+                name = self.main_name()
+                if name:
+                    box.set("aria-label", name)
+                self.add(box, "main")
+                self.log.mark(box, "landmark main (on a box around the page's text)",
+                              f"{heuristic('landmarks')}: {why}", "landmark")
+            return
+        i = j = kids.index(best)
+
+        def boundary(c) -> bool:
+            return self.is_landmark(c) or self.holds_landmark(c) or not can_wrap(c)
+
+        while i > 0 and not boundary(kids[i - 1]):
+            i -= 1
+        while j < len(kids) - 1 and not boundary(kids[j + 1]):
+            j += 1
+        run = kids[i:j + 1]
+        while run and not self.visible(run[0]):
+            run.pop(0)
+        while run and not self.visible(run[-1]):
+            run.pop()
+        if len(run) == 1:
+            if self.place(run[0], "main", self.main_name(), why) is not None:
+                self.set_main(run[0], run[0])
+        elif run:
+            self.box_main(run, why)
+
+    def box_main(self, run: list, why: str):
+        if not all(can_wrap(c) for c in run):
+            return None
+        box = wrap(run)
+        box.set("role", "main")
+        name = self.main_name()
+        if name:
+            box.set("aria-label", name)
+        self.add(box, "main", run[0] if len(run) == 1 else box)
+        self.set_main(run[0], run[-1])
+        self.log.mark(box, "landmark main (on a box around the content)", f"{heuristic('landmarks')}: {why}",
+                      "landmark")
+        return box
+
+    def find_banner(self) -> None:
+        candidates = []
+        el = self.main
+        while el is not None and el is not self.body:
+            for sibling in el.itersiblings(preceding=True):
+                if isinstance(sibling.tag, str) and self.visible(sibling) and self.m[sibling].content \
+                        and not self.is_landmark(sibling) and not self.holds_landmark(sibling, TOP_LEVEL_ROLES):
+                    candidates.append(sibling)
+            el = el.getparent()
+        candidates.sort(key=self.order)
+        best, best_score = None, 0
+        for candidate in candidates:
+            score = 0
+            if _hinted(candidate, _HEADER_WORDS):
+                score += 3
+            if any(_LOGO.search(" ".join(((i.get("src") or "").rsplit("/", 1)[-1], i.get("class") or "",
+                                          i.get("id") or ""))) for i in candidate.iter("img")) \
+                    or any(_LOGO.search(" ".join((e.get("class") or "", e.get("id") or "")))
+                           for e in candidate.iter() if isinstance(e.tag, str)):
+                score += 2
+            if self.holds_landmark(candidate, {"search"}):
+                score += 1
+            if score > best_score:
+                best, best_score = candidate, score
+        if best is not None:
+            self.place(self.lift(best) if not self.holds_landmark(best) else best, "banner", None,
+                       "the header block before main (logo, header class, search)")
+
+    # --- everything else inside some landmark ---
+
+    def cover(self, container) -> None:
+        """Give every block of container that shows something and sits outside all landmarks a landmark."""
+        if tag_of(container) not in ("tr", "table", "tbody", "thead", "tfoot", "ul", "ol", "dl", "select") \
+                and container is not self.body and chars(container.text):
+            box = wrap_text(container, -1)
+            self.leftover(box, text_only=True)
+        for child in list(container):
+            if not isinstance(child.tag, str):
+                self.tail(container, child)
+                continue
+            if not self.visible(child) or self.is_landmark(child) or child in self.carriers \
+                    or child.get("class") == "a11y-proxy-skip":  # a skip link belongs before all landmarks
+                self.tail(container, child)
+                continue
+            if self.holds_landmark(child):
+                self.cover(child)
+            elif self.m[child].content:
+                self.leftover(child)
+            self.tail(container, child)
+
+    def tail(self, container, child) -> None:
+        if chars(child.tail) and tag_of(container) not in ("tr", "table", "tbody", "thead", "tfoot", "ul", "ol",
+                                                          "dl", "select"):
+            box = wrap_text(container, container.index(child))
+            self.leftover(box, text_only=True)
+
+    def zone(self, el) -> str:
+        if self.main is None:
+            return "middle"
+        main_start, main_end = self.main_span
+        position = self.order(el)
+        if position < main_start:
+            return "top"
+        if position > main_end:
+            return "bottom"
+        return "middle"
+
+    def leftover(self, el, text_only: bool = False) -> None:
+        role = explicit_role(el)
+        if role in _LIVE_ROLES:
+            return  # dialogs and live regions are not expected inside landmarks
+        stat = self.m[el] if not text_only else None
+        zone = self.zone(el)
+        roles = self.roles()
+        if text_only:
+            role, label, why = "region", self.zone_name(zone), "text outside every landmark"
+        else:
+            role, label, why = self.classify(el, stat, zone, roles)
+        carrier = self.place(el, role, label, why)
+        if carrier is None:
+            # A list item or table row: cover its children one by one instead.
+            self.cover(el)
+
+    def classify(self, el, stat, zone: str, roles: set[str]) -> tuple[str, str | None, str]:
+        link_share = stat.link_text / stat.text if stat.text else (1.0 if stat.links else 0.0)
+        if tag_of(el) == "form" or (stat.text <= 60 and self.searchy(el) and any(
+                (i.get("type") or "text").lower() in ("text", "search") for i in el.iter("input"))):
+            if self.searchy(el) and any((i.get("type") or "text").lower() in ("text", "search")
+                                        for i in el.iter("input")):
+                return "search", None, "a search field"
+        if zone == "top" and "banner" not in roles and (link_share < 0.7 or stat.media):
+            return "banner", None, "the first block before main"
+        if zone == "bottom" and "contentinfo" not in roles and (footer_line(text_of(el, 400))
+                                                                or _hinted(el, _FOOTER_WORDS)):
+            return "contentinfo", None, "footer block after main"
+        if stat.links >= 2 and link_share >= 0.6 or stat.links and not stat.text:
+            kind = self.nav_kind(el)
+            return "navigation", kind if kind and kind != "导航" else (self.heading_label(el) or "导航"), \
+                "mostly links"
+        if zone == "bottom" and "contentinfo" not in roles:
+            return "contentinfo", None, "the block after main"
+        if tag_of(el) == "form":
+            return "form", self.heading_label(el) or ("登录" if any(
+                (i.get("type") or "").lower() == "password" for i in el.iter("input")) else "表单"), "a form"
+        frames = [f for f in el.iter("iframe", "frame")]
+        if frames and not stat.text:
+            return "region", squash(frames[0].get("title")) or "内嵌页面", "a frame outside every landmark"
+        return "region", self.heading_label(el) or self.zone_name(zone), "content outside every landmark"
+
+    @staticmethod
+    def zone_name(zone: str) -> str:
+        return {"top": "页面顶部", "bottom": "页面底部"}.get(zone, "其他内容")
+
+    def heading_label(self, el) -> str | None:
+        for heading in el.iter(*HEADINGS):
+            text = text_of(heading, 30)
+            if text and 2 <= len(text) <= 20:
+                return text
+        for child in el.iter():
+            if child is el or not isinstance(child.tag, str):
+                continue
+            if _TITLE_CLASS.search(" ".join((child.get("class") or "", child.get("id") or ""))):
+                text = text_of(child, 30)
+                if text and 2 <= len(text) <= 12 and tag_of(child) != "a":
+                    return text
+        return None
+
+    def unique_names(self) -> None:
+        """Every landmark role/name pair once (axe landmark-unique): name the unnamed, number repeats."""
+        by_role: dict[str, list] = {}
+        for el, role in find_landmarks(self.body):
+            if self.visible(el) or el in self.carriers:
+                by_role.setdefault(role, []).append(el)
+        for role, elements in by_role.items():
+            if len(elements) < 2:
+                continue
+            used: set[str] = set()
+            for el in elements:
+                name = squash(el.get("aria-label") or el.get("title"))
+                if not name and el.get("aria-labelledby"):
+                    continue  # named by reference: leave it
+                base = name or self.heading_label(el) or _DEFAULT_NAMES.get(role, role)
+                candidate, n = base, 2
+                while candidate in used:
+                    candidate, n = f"{base}（{n}）", n + 1
+                used.add(candidate)
+                if candidate != name:
+                    el.set("aria-label", candidate)
+                    self.log.mark(el, f"named “{candidate}” (landmark names must differ)", heuristic("landmarks"))

@@ -1,0 +1,257 @@
+"""Page-level repairs: the page's language, a zoomable viewport, no motion (marquee, timed refresh,
+auto-playing media), and a title.
+
+Each is one heuristic that rule files may switch off (``heuristics: {page_language: false}``).
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from ..document import Document
+from ..pipeline import Page
+from .aria import (HEADINGS, MAIN_LANDMARK, RepairTransform, Repairs, drop, hidden, heuristic, iter_elements, squash,
+                   tag_of, text_of)
+
+_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+XML_LANG = "xml:lang"  # how lxml's HTML parser names the attribute
+PAGE_LANG = "zh-Hans"  # the portals behind the proxy publish in Simplified Chinese
+
+
+def valid_lang(value: str | None) -> bool:
+    return bool(value) and bool(_LANG_TAG.match(value.strip()))
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_LATIN = re.compile(r"[A-Za-z]+")
+_LANG_ATTRIBUTES = etree.XPath("//body//*[@lang]")
+_NO_TEXT = frozenset({"script", "style", "noscript", "template", "textarea"})
+
+
+def _script_counts(doc: Document, sample: int = 1500) -> tuple[int, int]:
+    """(Han characters, Latin letters) in a sample of the page's text (scripts and styles left out); the
+    walk stops once the sample is big enough, so a long page costs no more than a short one."""
+    body = doc.root.find("body")
+    parts: list[str] = []
+    size = 0
+    stack = [body] if body is not None else []
+    while stack and size < sample:
+        el = stack.pop()
+        if el.text:
+            parts.append(el.text)
+            size += len(el.text)
+        for child in el:
+            if child.tail:
+                parts.append(child.tail)
+                size += len(child.tail)
+            if child.tag.__class__ is str and child.tag not in _NO_TEXT:
+                stack.append(child)
+    text = "".join(parts)
+    return sum(map(len, _HAN.findall(text))), sum(map(len, _LATIN.findall(text)))
+
+
+def is_chinese_text(han: int, latin: int) -> bool:
+    # One Han character is about a word; a Latin word about five letters.
+    return han >= 5 and han * 5 >= latin
+
+
+class PageBasics(RepairTransform):
+    """<html lang>, invalid lang attributes, viewport zoom, marquee, meta refresh, autoplay."""
+
+    name = "page"
+
+    def apply(self, doc: Document, page: Page) -> None:
+        log = self.log(page)
+        rules = page.rules
+        if rules.heuristic("page_language"):
+            self.language(doc, log)
+        if rules.heuristic("viewport"):
+            for meta in iter_elements(doc.root, "meta"):
+                if (meta.get("name") or "").strip().lower() == "viewport":
+                    fixed = zoomable_viewport(meta.get("content") or "")
+                    if fixed is not None:
+                        meta.set("content", fixed)
+                        log.mark(meta, "viewport allows zoom", heuristic("viewport"))
+        if rules.heuristic("marquee"):
+            for marquee in list(iter_elements(doc.root, "marquee")):
+                still_marquee(marquee)
+                log.mark(marquee, "marquee stopped (content kept)", heuristic("marquee"))
+        if rules.heuristic("meta_refresh"):
+            for meta in list(iter_elements(doc.root, "meta")):
+                if (meta.get("http-equiv") or "").strip().lower() == "refresh":
+                    what = no_timed_refresh(meta)
+                    if what:
+                        page.notes.append(f"page: meta refresh {what} ({heuristic('meta_refresh')})")
+                        log.count += 1
+        if rules.heuristic("autoplay"):
+            for media in iter_elements(doc.root, "video", "audio"):
+                if media.get("autoplay") is not None:
+                    del media.attrib["autoplay"]
+                    media.set("controls", media.get("controls") or "")
+                    log.mark(media, "autoplay off (controls shown)", heuristic("autoplay"))
+        log.finish()
+
+    @staticmethod
+    def language(doc: Document, log: Repairs) -> None:
+        root = doc.root
+        lang = (root.get("lang") or "").strip()
+        han, latin = _script_counts(doc)
+        chinese = is_chinese_text(han, latin) or (han + latin < 20 and not lang)
+        if "_" in lang and valid_lang(lang.replace("_", "-")):
+            lang = lang.replace("_", "-")
+            root.set("lang", lang)
+            log.mark(root, f"lang={lang} (was written with _)", heuristic("page_language"))
+        if chinese and not (valid_lang(lang) and lang.lower().split("-")[0] == "zh"):
+            was = root.get("lang")
+            root.set("lang", PAGE_LANG)
+            log.mark(root, f"lang={PAGE_LANG}" + (f" (was {was!r})" if was is not None else ""),
+                     heuristic("page_language"))
+        elif not valid_lang(lang) and not chinese:
+            root.set("lang", "en")
+            log.mark(root, "lang=en (the text is in Latin letters)", heuristic("page_language"))
+        lang = root.get("lang")
+        xml_lang = root.get(XML_LANG)
+        if xml_lang is not None and xml_lang.strip().lower().split("-")[0] != lang.lower().split("-")[0]:
+            root.set(XML_LANG, lang)
+            log.mark(root, f"xml:lang={lang} (matches lang)", heuristic("page_language"))
+        for el in _LANG_ATTRIBUTES(root):
+            if not valid_lang(el.get("lang")):
+                value = el.get("lang")
+                if "_" in value and valid_lang(value.replace("_", "-")):
+                    el.set("lang", value.replace("_", "-"))
+                else:
+                    del el.attrib["lang"]  # not a language (lang="table1"): the page's language applies
+                log.mark(el, f"invalid lang={value!r} fixed", heuristic("page_language"))
+
+
+def zoomable_viewport(content: str) -> str | None:
+    """The viewport content without what blocks pinch zoom (user-scalable=no, maximum-scale < 5), or None
+    when nothing needs changing."""
+    parts = [p.strip() for p in re.split(r"[,;]", content) if p.strip()]
+    kept = []
+    changed = False
+    for part in parts:
+        key, _, value = part.partition("=")
+        key, value = key.strip().lower(), value.strip().lower()
+        if key == "user-scalable" and value in ("no", "0", "false"):
+            changed = True
+            continue
+        if key == "maximum-scale":
+            try:
+                if float(value) < 5:
+                    changed = True
+                    continue
+            except ValueError:
+                changed = True
+                continue
+        kept.append(part)
+    return ", ".join(kept) if changed else None
+
+
+_MARQUEE_ONLY = ("behavior", "direction", "scrollamount", "scrolldelay", "loop", "truespeed", "onmouseover",
+                 "onmouseout", "onstart", "onfinish", "onbounce", "hspace", "vspace", "bgcolor", "width", "height")
+
+
+def still_marquee(marquee) -> None:
+    """<marquee> -> a box with the same content that does not move.  Its size stays; when a fixed height
+    would cut the (no longer scrolling) content off, the box scrolls instead, so nothing is hidden."""
+    style = []
+    width, height = marquee.get("width"), marquee.get("height")
+    if width:
+        style.append(f"width:{_css_length(width)}")
+    if height:
+        style.append(f"height:{_css_length(height)};overflow:auto")
+    if marquee.get("bgcolor"):
+        style.append(f"background-color:{marquee.get('bgcolor')}")
+    for attribute in _MARQUEE_ONLY:
+        marquee.attrib.pop(attribute, None)
+    marquee.tag = "div"
+    own = marquee.get("style")
+    marquee.set("style", ";".join(["display:block"] + style) + (";" + own if own else ""))
+
+
+def _css_length(value: str) -> str:
+    value = value.strip()
+    return value + "px" if value.isdigit() else value
+
+
+_REFRESH = re.compile(r"^\s*(\d+(?:\.\d*)?)?\s*(?:[;,]\s*(?:url\s*=\s*)?(.*))?$", re.I | re.S)
+
+
+def no_timed_refresh(meta) -> str | None:
+    """A timed redirect becomes an immediate one; a timed reload is removed.  Returns what was done."""
+    match = _REFRESH.match(meta.get("content") or "")
+    if not match:
+        return None
+    delay, url = match.group(1), (match.group(2) or "").strip().strip("'\"")
+    if delay is None or float(delay) == 0:
+        return None
+    if url:
+        meta.set("content", f"0; url={url}")
+        return f"redirect after {delay}s made immediate"
+    drop(meta)
+    return f"reload every {delay}s removed"
+
+
+def neutralize(el) -> list[str]:
+    """Stop the motion in and under el (a rule's `neutralize: true`).  Returns what was done."""
+    done = []
+    if tag_of(el) == "meta":
+        if (el.get("http-equiv") or "").lower() == "refresh":
+            drop(el)
+            done.append("meta refresh removed")
+        return done
+    for marquee in [m for m in el.iter("marquee")]:
+        still_marquee(marquee)
+        done.append("marquee stopped")
+    for media in [m for m in el.iter("video", "audio")]:
+        if media.get("autoplay") is not None:
+            del media.attrib["autoplay"]
+            media.set("controls", "")
+            done.append("autoplay off")
+    return done
+
+
+class PageTitle(RepairTransform):
+    """An empty or missing <title> filled from the main heading (runs after the landmarks)."""
+
+    name = "title"
+
+    def apply(self, doc: Document, page: Page) -> None:
+        if not page.rules.heuristic("page_title"):
+            return
+        head = doc.head
+        title = head.find("title")
+        if title is None:
+            title = next(iter_elements(doc.root, "title"), None)
+        if title is not None and squash(title.text):
+            return
+        text = main_heading(doc)
+        if not text:
+            return
+        log = self.log(page)
+        if title is None:
+            title = etree.SubElement(head, "title")
+        title.text = text
+        log.mark(title, "title from the main heading", heuristic("page_title"))
+        log.finish()
+
+
+def main_heading(doc: Document) -> str:
+    """The text of the page's main heading: the first h1 (in main first), then any first heading, then
+    main's first line of text."""
+    main = MAIN_LANDMARK(doc.root)
+    body = doc.root.find("body")
+    scopes = ([main[0]] if main else []) + ([body] if body is not None else [])
+    for scope in scopes:
+        for level in HEADINGS:
+            for heading in scope.iter(level):
+                if not hidden(heading):
+                    text = text_of(heading, 120)
+                    if text:
+                        return text
+    if main:
+        text = text_of(main[0], 60)
+        return text.split(" ")[0] if text else ""
+    return ""
