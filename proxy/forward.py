@@ -336,7 +336,9 @@ class Proxy:
             if request.method != "HEAD" and upstream.status not in (204, 304):
                 if already_read:
                     await response.write(already_read)
-                async for chunk in upstream.content.iter_chunked(self.settings.limits.stream_chunk_bytes):
+                # iter_any: whatever has arrived, in one write (fewer, larger writes than fixed chunks);
+                # the client's flow control still bounds what is buffered.
+                async for chunk in upstream.content.iter_any():
                     await response.write(chunk)
             await response.write_eof()
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
