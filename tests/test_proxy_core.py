@@ -18,6 +18,7 @@ from aiohttp import web
 from proxy.settings import Limits, PublicHost, Timeouts
 from proxy import modes as modes_mod
 
+PDF_PATH = web.AppKey("pdf_path", object)
 FILLER = "为深入贯彻落实党中央、国务院关于优化营商环境的决策部署，进一步提升政务服务水平。" * 20
 BINARY = os.urandom(1024 * 1024 + 17)
 PAGE = """<!DOCTYPE html>
@@ -57,7 +58,7 @@ def upstream_app() -> web.Application:
 
     @routes.get("/file.pdf")
     async def pdf(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(request.app["pdf_path"])
+        return web.FileResponse(request.app[PDF_PATH])
 
     @routes.get("/huge")
     async def huge(request: web.Request) -> web.StreamResponse:
@@ -201,7 +202,7 @@ async def site(serve, proxy, tmp_path):
     app = upstream_app()
     pdf = tmp_path / "file.pdf"
     pdf.write_bytes(b"%PDF-1.4\n" + os.urandom(300_000) + b"\n%%EOF\n")
-    app["pdf_path"] = pdf
+    app[PDF_PATH] = pdf
     upstream = await serve(app)
     return upstream, await proxy(upstream)
 
