@@ -6,6 +6,7 @@ Sync Playwright needs the main thread without a running event loop, so the serve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 import subprocess
@@ -73,6 +74,17 @@ def serve_dir(directory: Path, script: Path) -> tuple[subprocess.Popen, str]:
         process.kill()
         raise RuntimeError(f"serve_dir did not start: {line!r}")
     return process, match.group(1)
+
+
+@contextlib.contextmanager
+def corpus_behind_proxy(servers: ServerThread, corpus: Path, tool: Path, **settings):
+    """(upstream, proxy) base URLs: the shared corpus served in its declared charsets, the proxy in front."""
+    process, upstream = serve_dir(corpus, tool)
+    try:
+        yield upstream, servers.proxy(upstream, **settings)
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def visible_text(page, without_proxy_additions: bool = True) -> str:

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import CORPUS, SHARED
-from tests.harness import normalize, serve_dir, visible_text
+from tests.harness import corpus_behind_proxy, normalize, visible_text
 
 PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() else []
 pytestmark = [pytest.mark.corpus, pytest.mark.browser]
@@ -21,12 +21,8 @@ pytestmark = [pytest.mark.corpus, pytest.mark.browser]
 def corpus_site(servers):
     if not PAGES:
         pytest.skip(f"no corpus at {CORPUS}: conformance over real portal pages not run")
-    process, upstream = serve_dir(CORPUS, SHARED / "tools" / "serve_dir.py")
-    try:
-        yield upstream, servers.proxy(upstream)
-    finally:
-        process.terminate()
-        process.wait(10)
+    with corpus_behind_proxy(servers, CORPUS, SHARED / "tools" / "serve_dir.py") as site:
+        yield site
 
 
 @pytest.fixture(scope="module")

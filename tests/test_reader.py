@@ -407,16 +407,12 @@ ARTICLE_PAGES = _article_pages()
 
 @pytest.fixture(scope="module")
 def corpus_site(servers):
-    from tests.harness import serve_dir
+    from tests.harness import corpus_behind_proxy
 
     if not ARTICLE_PAGES:
         pytest.skip(f"no corpus at {CORPUS}: reader mode over real portal pages not checked")
-    process, upstream = serve_dir(CORPUS, SHARED / "tools" / "serve_dir.py")
-    try:
-        yield upstream, servers.proxy(upstream)
-    finally:
-        process.terminate()
-        process.wait(10)
+    with corpus_behind_proxy(servers, CORPUS, SHARED / "tools" / "serve_dir.py") as site:
+        yield site
 
 
 @pytest.mark.corpus
