@@ -82,8 +82,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _bundled_rules() -> Path | None:
-    candidate = Path(__file__).resolve().parent.parent / "rules"
-    return candidate if candidate.is_dir() else None
+    """The repository's rules/: beside the package in a checkout, or in the current folder when the package
+    was installed with `pip install .` from the repository root (as the README does)."""
+    for candidate in (Path(__file__).resolve().parent.parent / "rules", Path.cwd() / "rules"):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def cmd_render(args: argparse.Namespace) -> int:
