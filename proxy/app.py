@@ -58,7 +58,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Appl
     app.router.add_get("/-/debug{tail:(?:/.*)?}", debug_view)
     if STATIC_DIR.is_dir():
         app.router.add_static("/-/static/", STATIC_DIR, append_version=False)
-    app.router.add_route("*", "/-/{tail:.*}", own_or_prefixed)
+    # Everything else, including /-/<modes>/... (valid or not: the proxy reports unknown modes), is proxied.
     app.router.add_route("*", "/{tail:.*}", forward)
     return app
 
@@ -113,11 +113,6 @@ async def _close_client(app: web.Application) -> None:
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
-    return await request.app[PROXY].handle(request)
-
-
-async def own_or_prefixed(request: web.Request) -> web.StreamResponse:
-    """Anything under /-/ that is not an endpoint is a mode prefix (valid or not: the proxy reports)."""
     return await request.app[PROXY].handle(request)
 
 

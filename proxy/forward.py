@@ -146,7 +146,7 @@ class Proxy:
         except Redirect as redirect:
             return self.redirect(redirect)
         scheme = public_scheme(request, settings)
-        links = UpstreamLinks(settings.upstream_hosts(), settings.upstream.scheme, route.prefix)
+        links = UpstreamLinks(settings.upstream_hosts(), route.prefix)
         suffix = etag_suffix(f"{self.variant_key}|{self.rules.version}|{route.modes.canonical()}|{route.prefix}")
 
         headers = upstream_request_headers(

@@ -64,9 +64,8 @@ class UpstreamLinks:
     prefix; resources (images, scripts) do not, so HTTP caches hold one copy of each.
     """
 
-    def __init__(self, upstream_hosts: set[str], upstream_scheme: str, prefix: str):
+    def __init__(self, upstream_hosts: set[str], prefix: str):
         self.hosts = upstream_hosts
-        self.scheme = upstream_scheme
         self.prefix = prefix
 
     def rewrite(self, value: str, navigational: bool) -> str | None:

@@ -15,6 +15,7 @@ from ..css import FONT_SIZE_ATTRIBUTE_PX, Scale, rewrite_style_attribute, rewrit
 from ..document import Document
 from ..modes import Modes
 from ..pipeline import Page, proxy_asset_url
+from .aria import drop
 from .links import links_for
 
 STYLESHEET = "/-/static/elder.css"
@@ -93,7 +94,7 @@ class ElderMode:
         for blink in doc.root.iter("blink"):
             blink.tag = "span"
         for sound in list(doc.root.iter("bgsound")):
-            _remove(sound)
+            drop(sound)
         doomed = []
         for rule in page.rules.rules:
             if rule.actions.get("elder_remove"):
@@ -112,7 +113,7 @@ class ElderMode:
         for element in doomed:
             if _has_main_content(element):
                 continue  # never remove the page's content, whatever its class says
-            _remove(element)
+            drop(element)
 
 
 def _has_main_content(element: etree._Element) -> bool:
@@ -122,20 +123,6 @@ def _has_main_content(element: etree._Element) -> bool:
         return True
     text = "".join(element.itertext())
     return len(text.strip()) > 400  # an ad does not carry an article's worth of text
-
-
-def _remove(element: etree._Element) -> None:
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail
-    previous = element.getprevious()
-    parent.remove(element)
-    if tail:  # the text after a removed element stays
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
 
 
 def _font_size_px(size: str | None) -> float | None:

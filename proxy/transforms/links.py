@@ -30,7 +30,7 @@ _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)""", re.I)
 
 
 def links_for(page: Page) -> UpstreamLinks:
-    return UpstreamLinks(page.settings.upstream_hosts(), page.settings.upstream.scheme, page.prefix)
+    return UpstreamLinks(page.settings.upstream_hosts(), page.prefix)
 
 
 class KeepReaderOnProxy:

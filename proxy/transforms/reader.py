@@ -50,6 +50,7 @@ from lxml import etree
 from ..document import Document
 from ..modes import Modes
 from ..pipeline import Page, proxy_asset_url
+from .aria import drop as drop_element
 from ..urls import mode_prefix
 
 STYLESHEET = "/-/static/reader.css"
@@ -788,21 +789,6 @@ def _unwrap(el) -> None:
             parent.text = (parent.text or "") + tail
 
 
-def _remove(el) -> None:
-    """Remove el and its subtree, keeping the text that follows it."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    tail = el.tail
-    previous = el.getprevious()
-    parent.remove(el)
-    if tail:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-
-
 def _linearise_table(table) -> None:
     """A layout table becomes a <div> per cell, in reading order."""
     box = etree.Element("div")
@@ -846,14 +832,14 @@ def clean(elements: list, drop: set) -> etree._Element:
         if el is box or el.getparent() is None and el is not box:
             continue
         if not isinstance(el.tag, str):  # comments and processing instructions
-            _remove(el)
+            drop_element(el)
             continue
         tag = _tag(el)
         if ":" in tag and tag not in _UNWRAP:
             _unwrap(el)
             continue
         if tag in _DROP or _is_hidden(el) or _is_boiler_block(el):
-            _remove(el)
+            drop_element(el)
             continue
         if tag == "img":
             _fix_image(el)
@@ -887,9 +873,9 @@ def clean(elements: list, drop: set) -> etree._Element:
         if el is box or _tag(el) in ("br", "img", "hr", "td", "th", "tr", "col", "wbr"):
             continue
         if _count(el.text) == 0 and len(el) == 0:
-            _remove(el)
+            drop_element(el)
         elif _tag(el) in ("p", "div", "li", "section", "span") and not _has_substance(el):
-            _remove(el)
+            drop_element(el)
     _trim_breaks(box)
     for el in box.iter():  # indentation of the portal's markup: one newline is enough
         if el.text is not None and not el.text.strip():
@@ -917,7 +903,7 @@ def _copy_without(el, drop: set):
         if isinstance(node.tag, str) and node.get("data-a11y-proxy-reader-drop") is not None:
             if node is copied:
                 return etree.Element("div")
-            _remove(node)
+            drop_element(node)
     return copied
 
 
@@ -965,7 +951,7 @@ def _fix_image(img) -> None:
                 src = value
                 break
     if not src:
-        _remove(img)
+        drop_element(img)
         return
     alt = img.get("alt")
     if alt is None:
@@ -981,7 +967,7 @@ def _trim_breaks(box) -> None:
             continue
         if el.getprevious() is None and not _count(parent.text) or (
                 el.getnext() is None and not _count(el.tail)):
-            _remove(el)
+            drop_element(el)
             continue
     for el in list(box.iter("br")):
         run = [el]
@@ -991,7 +977,7 @@ def _trim_breaks(box) -> None:
             run.append(node)
         if len(run) > 2:
             for extra in run[2:]:
-                _remove(extra)
+                drop_element(extra)
 
 
 def _leading_meta(box, article: Article) -> None:
@@ -1002,7 +988,7 @@ def _leading_meta(box, article: Article) -> None:
         for el in list(box.iter()):
             if el is not box and isinstance(el.tag, str) and _tag(el) not in _INLINE and \
                     _squash(_text(el)) == title_key:
-                _remove(el)
+                drop_element(el)
     container = box
     while len(container) == 1 and not _count(container.text) and not _count(container[0].tail) and \
             _tag(container[0]) in ("div", "section", "article"):
@@ -1012,7 +998,7 @@ def _leading_meta(box, article: Article) -> None:
         text = _text(child)
         if text and len(_squash(text)) <= 200 and _META_LINE.search(text) and len(_PUNCT.findall(text)) <= 6 \
                 and child.find(".//img") is None and child.find(".//table") is None:
-            _remove(child)
+            drop_element(child)
 
 
 # --- the reader page ---------------------------------------------------------------------------------
@@ -1070,7 +1056,7 @@ class ReaderView:
             elif el.get(MARK) is not None:  # the proxy's own stylesheets (elder, contrast)
                 keep = True
             if not keep:
-                _remove(el)
+                drop_element(el)
         if not any(_tag(m) == "meta" and (m.get("name") or "").lower() == "viewport" for m in head):
             head.append(etree.Element("meta", name="viewport", content="width=device-width, initial-scale=1"))
         head.append(etree.Element("link", {"rel": "stylesheet", "href": stylesheet_href, MARK: "reader"}))

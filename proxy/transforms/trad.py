@@ -32,7 +32,7 @@ tfoot th thead title tr ul video audio canvas map area marquee center
 # Never converted: code, program text, things submitted back to the server, and embedded languages.
 SKIP_TAGS = frozenset("script style code kbd samp textarea template svg math xmp plaintext var".split())
 _CODE_CLASS = re.compile(r"\b(code|highlight|lang(uage)?-|brush|prettyprint|hljs)", re.I)
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _CHINESE_LANG = re.compile(r"^(zh|cmn|yue|wuu|hak|nan|gan|hsn|cdo|cjy)(-|$)", re.I)
 _SIMPLIFIED_LANG = re.compile(r"^(zh|cmn)(-(cn|sg|my|hans(-\w+)?))?$", re.I)
 
@@ -129,7 +129,7 @@ def collect_runs(root: etree._Element, skipped: set) -> list[list[Slot]]:
                 current.append((element, "tail", tail))
     if current:
         runs.append(current)
-    han = _HAN.search
+    han = HAN.search
     return [[Slot(*piece) for piece in run] for run in runs if any(han(piece[2]) for piece in run)]
 
 
@@ -140,7 +140,7 @@ _BUTTON_VALUES = etree.XPath("//input[@value]")
 
 def collect_attributes(root: etree._Element, skipped: set) -> list[Slot]:
     slots = []
-    han = _HAN.search
+    han = HAN.search
     for element in _WITH_TEXT_ATTRIBUTES(root):
         for name in TEXT_ATTRIBUTES:
             value = element.get(name)
@@ -229,7 +229,7 @@ def convert_tree(root: etree._Element, converter, rule_skips: set) -> int:
 def _protect_option_values(root: etree._Element) -> None:
     """An <option> without value submits its text: keep submitting the original Simplified text."""
     for option in root.iter("option"):
-        if option.get("value") is None and option.text and _HAN.search(option.text):
+        if option.get("value") is None and option.text and HAN.search(option.text):
             option.set("value", "".join(option.itertext()))
 
 

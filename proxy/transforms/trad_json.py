@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import re
 
+from .trad import HAN
+
 _JSONP = re.compile(r"^(\s*[A-Za-z_$][\w$.]*\s*\(\s*)(.*?)(\s*\)\s*;?\s*)$", re.S)
 _URL_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|/|\./|\.\./)|^[\w./-]+\.(?:s?html?|jsp|aspx?|php|pdf|docx?|xlsx?|jpe?g|png|gif)$",
                        re.I)
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def convert_json_text(text: str, converter) -> str | None:
@@ -31,7 +32,7 @@ def convert_json_text(text: str, converter) -> str | None:
 
 
 def _wanted(value: str) -> bool:
-    return bool(_HAN.search(value)) and not _URL_LIKE.match(value)
+    return bool(HAN.search(value)) and not _URL_LIKE.match(value)
 
 
 def _collect(node, found: list[str]) -> None:
