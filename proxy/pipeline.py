@@ -75,21 +75,25 @@ class Transform(Protocol):
 
     def apply(self, doc: document.Document, page: Page) -> None: ...
 
+    # Optional: a step on the serialized page, after every transform's tree step, e.g.
+    # def apply_markup(self, markup: str, page: Page) -> str: ...
+
 
 class Pipeline:
     def __init__(self, transforms: list[Transform]):
         self.transforms = transforms
 
-    def run(self, doc: document.Document, page: Page) -> None:
-        for transform in self.transforms:
-            if transform.enabled(page.modes):
-                transform.apply(doc, page)
-
     def render(self, html: str, page: Page) -> str:
         """Transform page text.  Raises ValueError if the text cannot be parsed as HTML."""
         doc = document.parse(html)
-        self.run(doc, page)
-        return document.serialize(doc)
+        enabled = [transform for transform in self.transforms if transform.enabled(page.modes)]
+        for transform in enabled:
+            transform.apply(doc, page)
+        markup = document.serialize(doc)
+        for transform in enabled:
+            if hasattr(transform, "apply_markup"):
+                markup = transform.apply_markup(markup, page)
+        return markup
 
 
 def default_transforms(settings: Settings) -> list[Transform]:
@@ -122,7 +126,7 @@ def default_transforms(settings: Settings) -> list[Transform]:
         ReaderView(),  # reader mode: the main content alone (after the repairs that mark the main landmark)
         HighContrast(),  # contrast mode: a same-origin stylesheet, linked last in <head>
         Toolbar(),  # the reader's toolbar: after the skip link and the modes, before trad (its labels get converted)
-        TraditionalScript(),  # after everything that inserts text, so inserted text is converted too
+        TraditionalScript(),  # marks what is never converted; converts the serialized page, after all the rest
         ToolbarNotice(),  # trad's machine-conversion notice moved into the toolbar
         DeclareUtf8(),  # we always send UTF-8
     ]

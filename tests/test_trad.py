@@ -14,6 +14,7 @@ from proxy.modes import parse as parse_modes
 from proxy.pipeline import Page, build_pipeline
 from proxy.rules import load_site
 from proxy.settings import Settings
+from proxy.transforms.trad_markup import COMMENT_LT, SKIP_END_TEXT, SKIP_START_TEXT
 from proxy.yamlsource import load_text
 from yarl import URL
 
@@ -79,6 +80,50 @@ def test_readable_attributes_converted_urls_and_submitted_values_not():
 def test_never_converted(markup):
     out = render(f"<body>{markup}<p>头发</p></body>", rules_yaml="hosts: [www.shifan.gov.cn]\ntrad:\n  skip: [.english]\n")
     assert "头发" in out and "頭髮" in out  # the skipped copy stays, the normal one converts
+
+
+def test_markup_around_text_comes_through_byte_for_byte():
+    """The conversion works on the serialized page: comments (even commented-out markup), scripts holding
+    tags, single-quoted values and nested skipped parts come out exactly as they went in."""
+    page = ("<html><head><!--[if lt IE 9]><script src='/ie.js'></script><![endif]--><title>头发</title>"
+            "<script>document.write('<p>头发</p></div>'); if (a < b) {}</script></head><body>"
+            "<p>心理<!-- <div>旧的头发</div> -->发展，<a title='他说\"头发\"' data-x='头发'>头发</a></p>"
+            "<pre><code>头发 <b>发展</b></code></pre><div lang='en'><p lang='zh'>头发</p><code>面条</code></div>"
+            "<textarea name='t' placeholder='请输入头发'>头发</textarea></body></html>")
+    out = render(page)
+    assert "<!--[if lt IE 9]><script src='/ie.js'></script><![endif]-->" in out
+    assert "<script>document.write('<p>头发</p></div>'); if (a < b) {}</script>" in out
+    assert "心理<!-- <div>旧的头发</div> -->發展，" in out  # joined across the comment, which stays as written
+    assert """title='他說"頭髮"' data-x="头发">頭髮</a>""" in out
+    assert "<pre><code>头发 <b>发展</b></code></pre>" in out
+    assert '<div lang="en"><p lang="zh">头发</p><code>面条</code></div>' in out  # a part in another language
+    assert '<html lang="zh-Hant">' in out
+    assert 'placeholder="請輸入頭髮">头发</textarea>' in out  # the hint is read, the content is submitted
+    assert SKIP_START_TEXT not in out and SKIP_END_TEXT not in out and COMMENT_LT not in out
+
+
+def test_whole_page_marked_not_to_translate():
+    out = render('<html translate="no" lang="zh-CN"><body><p>头发</p></body></html>')
+    assert "头发</p>" in out and "頭髮" not in out and SKIP_START_TEXT not in out
+    assert '<html translate="no" lang="zh-CN">' in out
+
+
+def test_text_holding_the_run_separator_still_converts_in_place():
+    """Runs go to OpenCC joined by a character the page does not contain; a page with control characters
+    in its text (libxml2 lets them through) gets another one."""
+    out = render("<body><p>头\x1f发</p><p>心理<b>发</b>展\x1f头发</p><p title='a\x1f头发'>面条</p></body>")
+    assert "頭\x1f發</p>" in out and "<p>心理<b>發</b>展\x1f頭髮</p>" in out
+    assert 'title="a\x1f頭髮">麪條</p>' in out
+
+
+def test_lengths_that_change_keep_every_run_in_place():
+    """s2twp changes lengths (U盘 -> 隨身碟, 内存 -> 記憶體): each run still gets exactly OpenCC's text for it,
+    a phrase split by a tag goes whole to one side, and every other run stays in place."""
+    page = ("<body><div><p>插入<a href='#'>U</a>盘</p><p>头发</p><p title='U盘'>内<b>存</b></p><p>面条</p>"
+            "<ul>" + "".join(f"<li><a href='#'>第{i}个U</a>盘</li><li>头发</li>" for i in range(50)) + "</ul></div></body>")
+    out = render(page, "trad-twp")
+    assert '<p>插入<a href="#">隨身碟</a></p><p>頭髮</p><p title="隨身碟">記憶體<b></b></p><p>麵條</p>' in out
+    assert all(f'<li><a href="#">第{i}個</a>隨身碟</li><li>頭髮</li>' in out for i in range(50))
 
 
 def test_plain_pre_and_chinese_lang_parts_are_converted():

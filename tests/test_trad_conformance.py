@@ -12,7 +12,7 @@ from lxml import etree
 
 from proxy import document
 from proxy.convert import FORWARD_CONFIGS, get_converter
-from proxy.transforms.trad import convert_tree
+from proxy.transforms.trad import convert_document
 from tests.conftest import FIXTURES, SHARED
 
 TAGS = ("a", "span", "b", "font", "em", "strong", "i", "u")
@@ -50,8 +50,8 @@ def wrap_randomly(text: str, rng: random.Random, depth: int = 0) -> str:
 
 def convert_markup(markup: str, config: str) -> str:
     doc = document.parse(f"<html><body><p id='s'>{markup}</p></body></html>")
-    convert_tree(doc.root, get_converter(config), set())
-    return "".join(doc.root.find(".//p").itertext())
+    converted = document.parse(convert_document(doc, get_converter(config)))
+    return "".join(converted.root.find(".//p").itertext())
 
 
 @pytest.mark.parametrize("config", FORWARD_CONFIGS)

@@ -3,227 +3,96 @@
 Character-table toolbars and node-by-node converters turn ``<a>心理</a>发展`` into 心理髮展, because
 neither half alone shows the phrase 发展.  Here each run of text that a reader sees as one piece (a
 block's text with its inline descendants) is converted as one string, and the result is mapped back
-onto the text nodes it came from.  All runs of a page go to OpenCC in one batched call.
+onto the text pieces it came from.  All runs and readable attributes of a page go to OpenCC in one
+batched call.  The visible text is exactly OpenCC's on the plain text, and the markup keeps its shape.
 
-Mapping back: most conversions keep the length, so each node takes the same span of the output.
-Where a conversion changes length (s2twp: U盘 -> 隨身碟), node boundaries are found by converting
-the text before and after each boundary; a phrase that straddles a boundary goes whole to one node.
-Either way the visible text is exactly OpenCC's on the plain text, and the tree keeps its shape.
+Two steps.  On the tree (``apply``): the page language, option values kept for submission, the
+machine-conversion notice, and comment markers around every subtree that is never converted.  On the
+serialized page (``apply_markup``, after every tree transform): the conversion itself, by
+``trad_markup.convert_markup``, which finds the runs with a few regex passes instead of a Python walk
+over every node (that walk cost several times the OpenCC call on large pages).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from lxml import etree
 
 from ..convert import LANG_TAGS, get_converter
-from ..document import Document
+from ..document import Document, serialize
 from ..modes import Modes
 from ..pipeline import Page
+from .trad_markup import COMMENT_LT, RAW_TEXT_TAGS, SKIP_END_TEXT, SKIP_START_TEXT, convert_markup
 
-# Elements whose boundaries end a run of text (a phrase cannot continue across them in rendering).
-BLOCK_TAGS = frozenset("""
-address article aside blockquote body br button caption center col colgroup dd details dialog dir div dl dt
-fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html iframe img
-input legend li main menu nav noscript object ol optgroup option p pre section select summary table tbody td
-tfoot th thead title tr ul video audio canvas map area marquee center
-""".split())
 # Never converted: code, program text, things submitted back to the server, and embedded languages.
+# (Raw-text elements such as <script> need no marker: the markup step always passes over them.)
 SKIP_TAGS = frozenset("script style code kbd samp textarea template svg math xmp plaintext var".split())
+_MARKED_TAGS = tuple(sorted(SKIP_TAGS - set(RAW_TEXT_TAGS))) + ("pre",)
 _CODE_CLASS = re.compile(r"\b(code|highlight|lang(uage)?-|brush|prettyprint|hljs)", re.I)
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _CHINESE_LANG = re.compile(r"^(zh|cmn|yue|wuu|hak|nan|gan|hsn|cdo|cjy)(-|$)", re.I)
 _SIMPLIFIED_LANG = re.compile(r"^(zh|cmn)(-(cn|sg|my|hans(-\w+)?))?$", re.I)
 
-# Human-readable attributes (URLs and submitted values are never touched).
-TEXT_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label", "aria-description", "aria-roledescription",
-                   "aria-valuetext", "summary", "label", "abbr")
-_META_NAMES = {"description", "keywords", "og:title", "og:description", "twitter:title", "twitter:description",
-               "application-name", "apple-mobile-web-app-title"}
-
 DEFAULT_NOTICE = "本页由简体中文自动转换为繁体中文，仅供参考，内容以简体原文为准。"
 NOTICE_CLASS = "a11y-proxy-trad-notice"
 SKIP_MARK = "data-a11y-skip-trad"  # set by rules (skip_trad) and by the proxy's own markup
 
-
-@dataclass(slots=True)
-class Slot:
-    """One piece of text in the tree: an element's .text or .tail, or an attribute value."""
-
-    element: etree._Element
-    where: str  # "text", "tail", or an attribute name
-    value: str
-
-    def write(self, value: str) -> None:
-        if value == self.value:
-            return
-        if self.where == "text":
-            self.element.text = value
-        elif self.where == "tail":
-            self.element.tail = value
-        else:
-            self.element.set(self.where, value)
+# Attribute-axis queries, one per attribute: libxml2 answers each in a fraction of a millisecond, where a
+# predicate such as //*[@a or @b] costs ten times more on a large page.
+_TRANSLATE = etree.XPath("//*/@translate")
+_SKIP_MARKED = etree.XPath(f"//*/@{SKIP_MARK}")
+_LANG = etree.XPath("//*/@lang")
 
 
-# Candidates for skipping, found in one XPath pass (C speed) instead of probing every element in Python.
-# Found with C-level iteration and simple XPaths, one per attribute: no per-element Python probing, and no
-# union expressions (libxml2 sorts a union's node-set, which costs more than the search itself).
-_SKIP_TAG_LIST = tuple(sorted(SKIP_TAGS)) + ("pre",)
-_SKIP_ATTRIBUTES = etree.XPath(f"//*[@translate or @{SKIP_MARK} or @lang]")
-
-
-def skipped_elements(root: etree._Element, rule_skips: set) -> set:
-    """Every element whose subtree is never converted."""
+def skipped_elements(root: etree._Element, rule_skips: set, langs: list) -> set:
+    """Every element whose subtree is never converted (raw-text elements aside: see _MARKED_TAGS).
+    langs: the page's lang attribute values (_LANG)."""
     skipped = set(rule_skips)
-    candidates = list(root.iter(*_SKIP_TAG_LIST))
-    candidates.extend(_SKIP_ATTRIBUTES(root))
-    for element in candidates:
-        tag = element.tag
-        if tag in SKIP_TAGS or element.get(SKIP_MARK) is not None:
+    skipped.update(root.iter(*_MARKED_TAGS))
+    skipped.discard(root)  # <html> itself is handled by prepare_tree
+    for element in [e for e in skipped if e.tag == "pre"]:
+        if not (_CODE_CLASS.search(element.get("class", "")) or element.find("code") is not None):
+            skipped.discard(element)
+    skipped.update(value.getparent() for value in _SKIP_MARKED(root))
+    skipped.update(value.getparent() for value in _TRANSLATE(root) if value.strip().lower() == "no")
+    for value in langs:
+        element = value.getparent()
+        lang = value.strip()
+        # Non-Chinese parts are left alone; <html lang> is often wrong on portals, so it is ignored.
+        if lang and element.tag not in ("html", "body") and not _CHINESE_LANG.match(lang):
             skipped.add(element)
-        elif (element.get("translate") or "").lower() == "no":
-            skipped.add(element)
-        elif tag == "pre":
-            if _CODE_CLASS.search(element.get("class", "")) or element.find("code") is not None:
-                skipped.add(element)
-        else:
-            lang = (element.get("lang") or "").strip()
-            # Non-Chinese parts are left alone; <html lang> is often wrong on portals, so it is ignored.
-            if lang and tag not in ("html", "body") and not _CHINESE_LANG.match(lang):
-                skipped.add(element)
     return skipped
 
 
-def collect_runs(root: etree._Element, skipped: set) -> list[list[Slot]]:
-    """Runs of text, in document order: each run is what a reader sees as one continuous piece."""
-    runs: list[list[tuple]] = []
-    current: list[tuple] = []
-    blocks = BLOCK_TAGS
-    # The hot loop of the trad mode: plain tuples, each property read once, no calls that can be avoided.
-    walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
-    for event, element in walker:
-        if event == "start":
-            if element in skipped:
-                if current:
-                    runs.append(current)
-                    current = []
-                walker.skip_subtree()
-                continue  # iterwalk still sends this element's "end"
-            if current and element.tag in blocks:
-                runs.append(current)
-                current = []
-            text = element.text
-            if text:
-                current.append((element, "text", text))
-        elif event == "end":
-            if current and (element.tag in blocks or element in skipped):
-                runs.append(current)
-                current = []
-            tail = element.tail
-            if tail:
-                current.append((element, "tail", tail))
-        else:  # comments and processing instructions: invisible, no break in the text; their tail is text
-            tail = element.tail
-            if tail:
-                current.append((element, "tail", tail))
-    if current:
-        runs.append(current)
-    han = HAN.search
-    return [[Slot(*piece) for piece in run] for run in runs if any(han(piece[2]) for piece in run)]
+def prepare_tree(root: etree._Element, rule_skips: set, langs: list | None = None) -> set:
+    """What the markup step needs to find its way (trad_markup's docstring): each outermost skipped
+    subtree wrapped in markers, and no "<" inside comments (commented-out markup is common).
+    Returns the skipped elements."""
+    for comment in root.iter(etree.Comment):
+        text = comment.text
+        if text and "<" in text:
+            comment.text = text.replace("<", COMMENT_LT)
+    skipped = skipped_elements(root, rule_skips, _LANG(root) if langs is None else langs)
+    if root in rule_skips or (root.get("translate") or "").strip().lower() == "no":
+        skipped = {root}
+    for element in skipped:
+        if any(ancestor in skipped for ancestor in element.iterancestors()):
+            continue
+        start, end = etree.Comment(SKIP_START_TEXT), etree.Comment(SKIP_END_TEXT)
+        if element is root:  # the whole page: the markers go just inside <html>
+            root.insert(0, start)
+            root.append(end)
+            continue
+        end.tail, element.tail = element.tail, None  # the tail is text after the element: not skipped
+        element.addprevious(start)
+        element.addnext(end)
+    return skipped
 
 
-_WITH_TEXT_ATTRIBUTES = etree.XPath("//*[" + " or ".join(f"@{name}" for name in TEXT_ATTRIBUTES) + "]")
-_META_CONTENT = etree.XPath("//meta[@content]")
-_BUTTON_VALUES = etree.XPath("//input[@value]")
-
-
-def collect_attributes(root: etree._Element, skipped: set) -> list[Slot]:
-    slots = []
-    han = HAN.search
-    for element in _WITH_TEXT_ATTRIBUTES(root):
-        for name in TEXT_ATTRIBUTES:
-            value = element.get(name)
-            if value and han(value):
-                slots.append(Slot(element, name, value))
-    for meta in _META_CONTENT(root):
-        name = (meta.get("name") or meta.get("property") or "").lower()
-        if name in _META_NAMES and han(meta.get("content")):
-            slots.append(Slot(meta, "content", meta.get("content")))
-    for element in _BUTTON_VALUES(root):
-        kind = (element.get("type") or "").lower()
-        # A named submit button's value goes to the server: leave those as the server expects them.
-        if kind in ("button", "reset") or (kind == "submit" and not element.get("name")):
-            if han(element.get("value")):
-                slots.append(Slot(element, "value", element.get("value")))
-    if not skipped:
-        return slots
-    return [slot for slot in slots if not _inside(slot.element, skipped)]
-
-
-def _inside(element: etree._Element, skipped: set) -> bool:
-    if element in skipped:
-        return True
-    return any(ancestor in skipped for ancestor in element.iterancestors())
-
-
-def map_back(converter, run: list[Slot], converted: str) -> list[str]:
-    """Split a run's converted text into one string per slot (see the module docstring)."""
-    sources = [slot.value for slot in run]
-    total = sum(map(len, sources))
-    if len(converted) == total:
-        out, start = [], 0
-        for source in sources:
-            out.append(converted[start:start + len(source)])
-            start += len(source)
-        return out
-    # Length changed: locate each boundary by converting the text before it and the text after it; the
-    # output between those two points is a phrase straddling the boundary (rare; two calls per boundary).
-    whole = "".join(sources)
-    out, taken, offset = [], 0, 0
-    for source in sources[:-1]:
-        offset += len(source)
-        before = _common_prefix(converter.convert(whole[:offset]), converted)
-        after = len(converted) - _common_suffix(converter.convert(whole[offset:]), converted)
-        before, after = max(before, taken), max(after, taken)
-        # The straddling phrase goes to the earlier node, unless that node would otherwise keep text of
-        # its own: so no node that had text ends up empty where it can be helped (an empty link is unnamed).
-        boundary = before if converted[taken:before].strip() else max(before, min(after, len(converted)))
-        out.append(converted[taken:boundary])
-        taken = boundary
-    out.append(converted[taken:])
-    return out
-
-
-def _common_suffix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[-1 - i] == b[-1 - i]:
-        i += 1
-    return i
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
-def convert_tree(root: etree._Element, converter, rule_skips: set) -> int:
-    """Convert every run and readable attribute under root; returns the number of characters sent to OpenCC."""
-    skipped = skipped_elements(root, rule_skips)
-    runs = collect_runs(root, skipped)
-    attributes = collect_attributes(root, skipped)
-    texts = ["".join(slot.value for slot in run) for run in runs] + [slot.value for slot in attributes]
-    converted = converter.convert_many(texts)
-    for run, text in zip(runs, converted):
-        for slot, value in zip(run, map_back(converter, run, text)):
-            slot.write(value)
-    for slot, text in zip(attributes, converted[len(runs):]):
-        slot.write(text)
-    return sum(map(len, texts))
+def convert_document(doc: Document, converter, rule_skips: set = frozenset()) -> str:
+    """The whole conversion of a parsed page, as the pipeline does it (for tests and benchmarks)."""
+    prepare_tree(doc.root, set(rule_skips))
+    return convert_markup(serialize(doc), converter)
 
 
 def _protect_option_values(root: etree._Element) -> None:
@@ -233,19 +102,21 @@ def _protect_option_values(root: etree._Element) -> None:
             option.set("value", "".join(option.itertext()))
 
 
-_WITH_LANG = etree.XPath("//*[@lang or @*[name()='xml:lang']]")
-
-
-def _set_languages(root: etree._Element, config: str) -> None:
+def _set_languages(root: etree._Element, config: str, langs: list, skipped: set) -> None:
+    """The page, and its Simplified Chinese parts, now say Traditional (parts left unconverted keep theirs)."""
     tag = LANG_TAGS.get(config, "zh-Hant")
-    root.set("lang", tag)
-    if root.get("xml:lang") is not None:
-        root.set("xml:lang", tag)
-    for element in _WITH_LANG(root):
-        for attribute in ("lang", "xml:lang"):
-            value = element.get(attribute)
-            if value and _SIMPLIFIED_LANG.match(value.strip()):
-                element.set(attribute, tag)
+    if root not in skipped:
+        root.set("lang", tag)
+        if root.get("xml:lang") is not None:
+            root.set("xml:lang", tag)
+    for value in langs:
+        element = value.getparent()
+        if _SIMPLIFIED_LANG.match(value.strip()) and element not in skipped and not any(
+                ancestor in skipped for ancestor in element.iterancestors()):
+            element.set("lang", tag)
+            # HTML allows xml:lang only beside an equal lang (and ignores it alone): keep the pair equal.
+            if element.get("xml:lang") is not None:
+                element.set("xml:lang", tag)
 
 
 class TraditionalScript:
@@ -255,14 +126,19 @@ class TraditionalScript:
         return modes.trad is not None
 
     def apply(self, doc: Document, page: Page) -> None:
-        config = page.trad_config
+        """The tree step: everything but the conversion itself, which needs the finished page."""
         options = page.rules.trad
-        converter = get_converter(config, tuple(sorted(options.phrases.items())))
         skip = {element for rule in options.skip for element in rule.xpath(doc.root)}
         _protect_option_values(doc.root)
         self._insert_notice(doc, options.notice)
-        convert_tree(doc.root, converter, skip)
-        _set_languages(doc.root, config)
+        langs = _LANG(doc.root)  # one query for both uses: each whole-tree query costs on a large page
+        skipped = prepare_tree(doc.root, skip, langs)
+        _set_languages(doc.root, page.trad_config, langs, skipped)
+
+    def apply_markup(self, markup: str, page: Page) -> str:
+        """The markup step, after every tree transform (so text they insert is converted too)."""
+        converter = get_converter(page.trad_config, tuple(sorted(page.rules.trad.phrases.items())))
+        return convert_markup(markup, converter)
 
     @staticmethod
     def _insert_notice(doc: Document, text: str | None) -> None:
