@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, compress
 from operator import not_
 
 from ..convert import Converter
@@ -79,11 +79,12 @@ _BREAK = re.compile(
     + "".join(rf"|{tag}\b[^>]*>{_up_to(f'</{tag}>')}" for tag in RAW_TEXT_TAGS)
     + "|" + re.escape(SKIP_START[1:]) + _up_to(SKIP_END) + "))"
 )
-_TAG = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)  # within a chunk: comments and inline tags
-# Readable attributes in a tag whose values are all double-quoted (lxml's choice unless a value holds a
+_TAG = re.compile(r"(<(?:!--.*?--|[^>]*)>)", re.S)  # within a chunk: comments and inline tags
+# Readable attributes in tags whose values are all double-quoted (lxml's choice unless a value holds a
 # double quote): there ' name="' cannot occur inside another attribute's value, so no full parse is needed.
-_READABLE_VALUE = re.compile(r'(\s(?:title|alt|placeholder|aria-label|aria-description|aria-roledescription|'
-                             r'aria-valuetext|summary|label|abbr)=")([^"]*)(")')
+# lxml writes one space before each attribute; starting with that literal space doubles the speed.
+_READABLE_VALUE = re.compile(
+    '( (?:' + _alternation(TEXT_ATTRIBUTES) + ')=")([^"]*)(")')
 _ATTRIBUTE = re.compile(r"""\s([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 _TAG_NAME = re.compile(r"<([a-zA-Z][^\s/>]*)")
 
@@ -120,10 +121,9 @@ def convert_markup(markup: str, converter: Converter) -> str:
         chunks[chosen[position]] = _map_run(chunks[chosen[position]], runs_out[position], converter)
 
     parts[0::2] = chunks
-    if SKIP_START in markup:
-        for index in compress(range(1, len(parts), 2), map(str.startswith, parts[1::2], repeat(SKIP_START))):
-            parts[index] = parts[index][len(SKIP_START):-len(SKIP_END)]
     page = "".join(parts)
+    if SKIP_START in page:  # the markers' work is done
+        page = page.replace(SKIP_START, "").replace(SKIP_END, "")
     return page.replace(COMMENT_LT, "<") if COMMENT_LT in page else page
 
 
