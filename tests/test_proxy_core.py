@@ -481,7 +481,7 @@ async def test_stalled_upstream_gives_504_within_timeout(serve, proxy, http):
 async def test_open_proxy_requests_refused(site):
     upstream, proxied = site
     host, port = proxied.split("//")[1].split(":")
-    for request in (f"GET http://www.example.com/ HTTP/1.1\r\nHost: www.example.com\r\n\r\n",
+    for request in ("GET http://www.example.com/ HTTP/1.1\r\nHost: www.example.com\r\n\r\n",
                     "GET / HTTP/1.1\r\nHost: evil.example.com\r\n\r\n",
                     "GET / HTTP/1.1\r\n\r\n"):
         reader, writer = await asyncio.open_connection(host, int(port))

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import jsonschema
-import pytest
 import yaml
 
 from proxy.rules import RulesStore, json_schema, load_rules_dir

@@ -9,7 +9,6 @@ import pytest
 from aiohttp import web
 from lxml import etree
 
-from proxy import document
 from proxy.modes import parse as parse_modes
 from proxy.pipeline import Page, build_pipeline
 from proxy.rules import load_site

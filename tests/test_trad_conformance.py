@@ -8,7 +8,6 @@ import json
 import random
 
 import pytest
-from lxml import etree
 
 from proxy import document
 from proxy.convert import FORWARD_CONFIGS, get_converter

@@ -98,7 +98,7 @@ def convert_markup(markup: str, converter: Converter) -> str:
     chosen = list(compress(range(len(chunks)), map(not_, map(str.isascii, chunks))))
     pieces = _TAG.split(separator.join([chunks[i] for i in chosen]))  # text, tag, text, ..., text
     texts = pieces[0::2]
-    attributes = ReadableAttributes(parts, pieces, separator)
+    attributes = ReadableAttributes((parts, pieces), separator)
 
     stream = "".join(texts)  # the runs, one after another, separated
     if attributes.values:
@@ -133,7 +133,7 @@ def runs_of_text(markup: str) -> list[str]:
     parts = _BREAK.split(markup)
     chunks = [chunk for chunk in parts[0::2] if not chunk.isascii()]
     runs = ["".join(_TAG.split(chunk)[0::2]) for chunk in chunks]
-    return runs + ReadableAttributes(parts, _TAG.split("".join(chunks)), _separator_for(markup)).values
+    return runs + ReadableAttributes((parts, _TAG.split("".join(chunks))), _separator_for(markup)).values
 
 
 def _separator_for(markup: str) -> str:
@@ -172,8 +172,8 @@ class ReadableAttributes:
     taken out for conversion and put back.  Most tags are handled together: joined into one string and
     split at their readable values by one regular expression, at C speed."""
 
-    def __init__(self, *owners_and_separator):
-        *owners, self.separator = owners_and_separator
+    def __init__(self, owners: tuple[list[str], ...], separator: str):
+        self.separator = separator
         self.joined: list[tuple[list, int]] = []  # (owner, index) of tags handled together
         self.parsed: list[tuple[list, int, str, list]] = []  # (owner, index, tag, value spans)
         for owner in owners:
