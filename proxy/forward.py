@@ -29,6 +29,8 @@ from .pipeline import Page, Pipeline, trad_config_for
 from .search import path_matches, simplify_pairs
 from .transforms.elder import elder_stylesheet
 from .transforms.trad_json import convert_json_text
+from .websocket import handshake_headers, is_websocket_upgrade
+from .websocket import relay as websocket_relay
 from .rules import PageRules, RulesStore
 from .settings import PublicHost, Settings
 from .urls import UpstreamLinks, mode_prefix, split_mode_prefix, with_prefix
@@ -154,6 +156,11 @@ class Proxy:
             public_scheme=scheme, public_host=host_header, upstream_host=settings.upstream.raw_authority,
             accept_encoding=codec.accepted_upstream_encodings(request.headers.get("Accept-Encoding")),
             cookie_name=settings.cookie_name)
+        if is_websocket_upgrade(request):  # live chat and the like: relayed message by message, as they are
+            headers = handshake_headers(headers, public_origin=f"{scheme}://{host_header}",
+                                        upstream_origin=settings.upstream_origin)
+            upstream_url = URL(settings.upstream_origin + route.path_qs, encoded=True)
+            return await websocket_relay(request, self.client, upstream_url, headers, self.metrics)
         own_etag_asked = "If-None-Match" in headers and "a11y-" in headers["If-None-Match"]
         if "If-None-Match" in headers:
             value = upstream_if_none_match(headers.pop("If-None-Match"), suffix)

@@ -1,7 +1,7 @@
 """Prometheus metrics, one registry per application (so tests and several apps in one process never clash)."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -15,6 +15,9 @@ class Metrics:
         self.transform_seconds = Histogram(
             "a11y_proxy_transform_seconds", "Time spent in the HTML pipeline per page", registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+        self.websockets = Counter("a11y_proxy_websockets_total", "WebSocket relays by outcome (opened, refused, "
+                                  "failed)", ["outcome"], registry=self.registry)
+        self.websockets_open = Gauge("a11y_proxy_websockets_open", "WebSocket relays open now", registry=self.registry)
         self.rule_reloads = Counter("a11y_proxy_rule_reloads_total", "Rule reloads by result", ["result"],
                                     registry=self.registry)
 

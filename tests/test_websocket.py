@@ -1,0 +1,100 @@
+"""WebSocket relay: a real upstream WebSocket behind the proxy on loopback, a real client in front."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType, web
+
+from proxy.settings import Timeouts
+
+CLOSED_BY_UPSTREAM = 4001
+
+
+def chat_upstream() -> web.Application:
+    """A service-desk chat: it says who it saw, echoes text and bytes, and hangs up on 'bye'."""
+    app = web.Application()
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Origin") not in (None, f"http://{request.host}"):
+            return web.Response(status=403, text="foreign origin")
+        ws = web.WebSocketResponse(protocols=("chat.v2", "chat.v1"))
+        await ws.prepare(request)
+        await ws.send_json({"path": request.path_qs, "cookie": request.headers.get("Cookie"),
+                            "origin": request.headers.get("Origin"), "host": request.host,
+                            "forwarded_host": request.headers.get("X-Forwarded-Host"), "protocol": ws.ws_protocol})
+        async for message in ws:
+            if message.type == WSMsgType.TEXT and message.data == "bye":
+                await ws.close(code=CLOSED_BY_UPSTREAM, message=b"bye")
+            elif message.type == WSMsgType.TEXT:
+                await ws.send_str("echo:" + message.data)
+            elif message.type == WSMsgType.BINARY:
+                await ws.send_bytes(message.data[::-1])
+        app["closed_by_reader"].set_result(ws.close_code)
+        return ws
+
+    async def refuse(request: web.Request) -> web.Response:
+        return web.Response(status=403, text="no chat for you")
+
+    app.router.add_get("/chat", chat)
+    app.router.add_get("/private-chat", refuse)
+    return app
+
+
+@pytest.fixture
+async def chat(serve, proxy):
+    app = chat_upstream()
+    app["closed_by_reader"] = asyncio.get_running_loop().create_future()
+    upstream = await serve(app)
+    # A short read timeout: a chat that is quiet for longer must stay open all the same.
+    proxied = await proxy(upstream, timeouts=Timeouts(connect=2.0, read=0.5, total=5.0))
+    return app, upstream, proxied
+
+
+async def test_messages_go_both_ways_and_the_upstream_sees_the_reader(chat, http):
+    app, upstream, proxied = chat
+    async with http.ws_connect(proxied.replace("http", "ws") + "/-/trad/chat?room=1", protocols=("chat.v1",),
+                               headers={"Cookie": "session=abc", "Origin": proxied}) as ws:
+        hello = json.loads((await ws.receive(timeout=5)).data)
+        assert hello["path"] == "/chat?room=1"  # the mode prefix is the proxy's, not the portal's
+        assert hello["cookie"] == "session=abc" and hello["protocol"] == "chat.v1" and ws.protocol == "chat.v1"
+        assert hello["origin"] == upstream and hello["host"] == upstream.split("//")[1]
+        assert hello["forwarded_host"] == proxied.split("//")[1]
+        await asyncio.sleep(1.0)  # quiet for twice the read timeout
+        await ws.send_str("你好")
+        assert (await ws.receive(timeout=5)).data == "echo:你好"
+        await ws.send_bytes(b"\x00\x01\x02")
+        assert (await ws.receive(timeout=5)).data == b"\x02\x01\x00"
+        big = "长" * 200_000
+        await ws.send_str(big)
+        assert (await ws.receive(timeout=5)).data == "echo:" + big
+    assert await asyncio.wait_for(app["closed_by_reader"], 5) == aiohttp.WSCloseCode.OK
+
+
+async def test_upstream_closing_closes_the_reader_with_its_code(chat, http):
+    _app, _upstream, proxied = chat
+    async with http.ws_connect(proxied.replace("http", "ws") + "/chat") as ws:
+        await ws.receive(timeout=5)
+        await ws.send_str("bye")
+        closing = await ws.receive(timeout=5)
+        assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
+        assert ws.close_code == CLOSED_BY_UPSTREAM
+
+
+async def test_refusal_and_unreachable_upstream_are_answered(chat, http, proxy):
+    _app, _upstream, proxied = chat
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await http.ws_connect(proxied.replace("http", "ws") + "/private-chat")
+    assert refused.value.status == 403
+    with pytest.raises(aiohttp.WSServerHandshakeError) as foreign:  # the upstream's own Origin check still works
+        await http.ws_connect(proxied.replace("http", "ws") + "/chat", headers={"Origin": "http://evil.example"})
+    assert foreign.value.status == 403
+    gone = await proxy("http://127.0.0.1:9")  # nothing listens on the discard port
+    with pytest.raises(aiohttp.WSServerHandshakeError) as failed:
+        await http.ws_connect(gone.replace("http", "ws") + "/chat")
+    assert failed.value.status == 502
+    async with http.get(proxied + "/-/metrics") as response:
+        metrics = await response.text()
+    assert 'a11y_proxy_websockets_total{outcome="refused"} 2.0' in metrics
