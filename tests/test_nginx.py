@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from tests.test_websocket import chat_upstream
+from tests.test_websocket import CLOSED_BY_READER, chat_upstream
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PAGE = "<!DOCTYPE html><html lang='zh-CN'><head><title>通知</title></head><body><main><p>头发与面条的发展</p></main></body></html>"
@@ -83,7 +83,7 @@ async def cached(serve, proxy, tmp_path):
                             headers={"Cache-Control": "public, max-age=300"})
 
     app = chat_upstream()
-    app["closed_by_reader"] = asyncio.get_running_loop().create_future()
+    app[CLOSED_BY_READER] = asyncio.get_running_loop().create_future()
     app.router.add_get("/news.html", news)
     proxied = await proxy(await serve(app))
     process, front = await start_nginx(tmp_path, proxied)

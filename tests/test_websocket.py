@@ -11,6 +11,7 @@ from aiohttp import WSMsgType, web
 from proxy.settings import Timeouts
 
 CLOSED_BY_UPSTREAM = 4001
+CLOSED_BY_READER = web.AppKey("closed_by_reader", asyncio.Future)  # the close code the upstream received
 
 
 def chat_upstream() -> web.Application:
@@ -32,7 +33,8 @@ def chat_upstream() -> web.Application:
                 await ws.send_str("echo:" + message.data)
             elif message.type == WSMsgType.BINARY:
                 await ws.send_bytes(message.data[::-1])
-        app["closed_by_reader"].set_result(ws.close_code)
+        if not app[CLOSED_BY_READER].done():
+            app[CLOSED_BY_READER].set_result(ws.close_code)
         return ws
 
     async def refuse(request: web.Request) -> web.Response:
@@ -46,7 +48,7 @@ def chat_upstream() -> web.Application:
 @pytest.fixture
 async def chat(serve, proxy):
     app = chat_upstream()
-    app["closed_by_reader"] = asyncio.get_running_loop().create_future()
+    app[CLOSED_BY_READER] = asyncio.get_running_loop().create_future()
     upstream = await serve(app)
     # A short read timeout: a chat that is quiet for longer must stay open all the same.
     proxied = await proxy(upstream, timeouts=Timeouts(connect=2.0, read=0.5, total=5.0))
@@ -70,7 +72,7 @@ async def test_messages_go_both_ways_and_the_upstream_sees_the_reader(chat, http
         big = "长" * 200_000
         await ws.send_str(big)
         assert (await ws.receive(timeout=5)).data == "echo:" + big
-    assert await asyncio.wait_for(app["closed_by_reader"], 5) == aiohttp.WSCloseCode.OK
+    assert await asyncio.wait_for(app[CLOSED_BY_READER], 5) == aiohttp.WSCloseCode.OK
 
 
 async def test_upstream_closing_closes_the_reader_with_its_code(chat, http):
