@@ -148,20 +148,36 @@ def landmark_of(el) -> str:
     return role if role in LANDMARK_ROLES else ""
 
 
-_LANDMARK_CANDIDATES = etree.XPath("//*[@role] | //header | //footer | //nav | //main | //aside | //section | //form")
+_LANDMARK_TAGS = ("header", "footer", "nav", "main", "aside", "section", "form")
+_ROLES = etree.XPath("descendant-or-self::*/@role")
 
 
 MAIN_LANDMARK = etree.XPath("//main | //*[@role='main']")
 
 
 def find_landmarks(root) -> list[tuple]:
-    """Every landmark of the tree, in document order: [(element, role)]."""
+    """Every landmark under root (root included), in document order: [(element, role)]."""
+    # Two single passes (a C-level tag filter, an attribute query) and a sort of the few candidates: an
+    # XPath union of eight paths walks the tree eight times and took 60 ms on a 2 MB page.
+    candidates = dict.fromkeys(root.iter(*_LANDMARK_TAGS))
+    candidates.update(dict.fromkeys(value.getparent() for value in _ROLES(root)))
     found = []
-    for el in _LANDMARK_CANDIDATES(root):
+    for el in sorted(candidates, key=document_position):
         role = landmark_of(el)
         if role:
             found.append((el, role))
     return found
+
+
+def document_position(el) -> list[int]:
+    """el's child indexes from the root down: sorting by them puts elements in document order."""
+    path = []
+    parent = el.getparent()
+    while parent is not None:
+        path.append(parent.index(el))
+        el, parent = parent, parent.getparent()
+    path.reverse()
+    return path
 
 
 def role_allowed(el, role: str) -> bool:

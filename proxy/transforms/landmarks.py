@@ -22,6 +22,7 @@ nor the element's own meaning.  Finally every landmark role/name pair is made un
 from __future__ import annotations
 
 import re
+from bisect import bisect_right, insort
 
 from lxml import etree
 
@@ -107,6 +108,12 @@ class Segmenter:
         self.carriers: dict = {}  # element carrying a landmark role -> role
         self.measured: dict = {}  # carrier -> the measured element it stands for (itself, or what it wraps)
         self.measured_set: set = set()
+        # Document-order positions of the measured elements, per role (sorted, one entry per carrier), and
+        # the carriers whose measured element is a box the repairs made (not in the document order): these
+        # answer "which landmarks lie inside el" by binary search instead of a scan of every landmark,
+        # which made large pages quadratic.
+        self.positions: dict[str, list[int]] = {}
+        self.unordered: list = []
         self.main = None  # measured element of main
         self.main_span = (0, 0)  # document order of main's first and last element
         self._home_links: list[int] | None = None
@@ -118,8 +125,13 @@ class Segmenter:
 
     def add(self, carrier, role: str, measured=None) -> None:
         self.carriers[carrier] = role
-        self.measured[carrier] = measured if measured is not None else carrier
-        self.measured_set.add(self.measured[carrier])
+        measured = self.measured[carrier] = measured if measured is not None else carrier
+        self.measured_set.add(measured)
+        position = self.m.order.get(measured)
+        if position is None:
+            self.unordered.append(carrier)
+        else:
+            insort(self.positions.setdefault(role, []), position)
 
     def roles(self) -> set[str]:
         return set(self.carriers.values())
@@ -131,7 +143,21 @@ class Segmenter:
         return any(a in self.carriers for a in el.iterancestors())
 
     def holds_landmark(self, el, roles=None) -> bool:
-        for carrier, role in self.carriers.items():
+        """A landmark (of one of roles) other than el's own lies inside el."""
+        start = self.m.order.get(el)
+        if start is None:
+            return self._holds_landmark(el, roles, self.carriers)
+        end = self.m.end[el]
+        for role, positions in self.positions.items():
+            if roles is None or role in roles:
+                index = bisect_right(positions, start)  # strictly after el: el's own role does not count
+                if index < len(positions) and positions[index] <= end:
+                    return True
+        return self._holds_landmark(el, roles, self.unordered)
+
+    def _holds_landmark(self, el, roles, carriers) -> bool:
+        for carrier in carriers:
+            role = self.carriers[carrier]
             if (roles is None or role in roles) and carrier is not el:
                 measured = self.measured[carrier]
                 if measured is not el and self.contains(el, measured):
@@ -148,7 +174,7 @@ class Segmenter:
             parent = el.getparent()
             if parent is None or parent is self.body or not self.visible(parent) or self.is_landmark(parent):
                 return el
-            if parent is self.main or any(parent is self.measured[c] for c in self.carriers):
+            if parent is self.main:  # (a landmark's measured element was ruled out by is_landmark above)
                 return el
             other = self.m[parent]
             if (other.text, other.media, other.links) != (stat.text, stat.media, stat.links):
@@ -169,6 +195,19 @@ class Segmenter:
     def weight(self, el) -> float:
         """Reading matter in el, not counting what landmarks inside it hold."""
         total = self.m[el].weight
+        start = self.m.order.get(el)
+        if start is not None and not self.unordered:
+            # The outermost landmarks inside el, in document order: each one's span hides those within it.
+            end, sequence, ends = self.m.end[el], self.m.sequence, self.m.end
+            inside = sorted(p for positions in self.positions.values()
+                            for p in positions[bisect_right(positions, start):bisect_right(positions, end)])
+            covered_to, last = -1, -1
+            for position in inside:
+                if position > covered_to or position == last:  # (two landmarks on one element count twice)
+                    measured = sequence[position]
+                    total -= self.m[measured].weight
+                    covered_to, last = ends[measured], position
+            return total
         for carrier in self.carriers:
             measured = self.measured[carrier]
             if measured is not el and self.contains(el, measured) and not any(
@@ -345,14 +384,16 @@ class Segmenter:
 
     def find_navigation(self) -> None:
         m = self.m
-        # Document-order spans of navigation and search landmarks: nothing inside them becomes another one.
-        spans = [(m.order[e], m.end[e]) for c, r in self.carriers.items() if r in ("navigation", "search")
-                 for e in (self.measured[c],) if e in m.order]
+        # Document-order positions inside navigation and search landmarks: nothing there becomes another one.
+        covered = bytearray(len(m.sequence))
+        for carrier, role in self.carriers.items():
+            measured = self.measured[carrier]
+            if role in ("navigation", "search") and measured in m.order:
+                covered[m.order[measured]:m.end[measured] + 1] = b"\x01" * (m.end[measured] + 1 - m.order[measured])
         for el in m.sequence:
             if m.stats[el].links < 2 or el is self.body or self.is_landmark(el):
                 continue
-            position = m.order[el]
-            if any(start <= position <= end for start, end in spans) or self.holds_landmark(el):
+            if covered[m.order[el]] or self.holds_landmark(el):
                 continue
             kind = self.nav_kind(el)
             if kind is None:
@@ -361,7 +402,7 @@ class Segmenter:
             carrier = self.place(target, "navigation", kind, "breadcrumb" if kind == "当前位置" else
                                  "a menu of links")
             if carrier is not None and target in m.order:
-                spans.append((m.order[target], m.end[target]))
+                covered[m.order[target]:m.end[target] + 1] = b"\x01" * (m.end[target] + 1 - m.order[target])
 
     def nav_kind(self, el) -> str | None:
         """'当前位置' for a breadcrumb, '主导航' for a menu with 首页, a label for another menu, else None.
@@ -383,7 +424,9 @@ class Segmenter:
                for i in el.iter("img")):
             return None
         start, end = self.m.order[el], self.m.end[el]
-        if any(start <= position <= end for position in self.home_links()):
+        home_links = self.home_links()  # in document order: a binary search finds one inside el
+        index = bisect_right(home_links, start - 1)
+        if index < len(home_links) and home_links[index] <= end:
             return "主导航"
         if _hinted(el, _NAV_WORDS):
             return self.heading_label(el) or "导航"
