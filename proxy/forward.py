@@ -27,7 +27,7 @@ from .modes import Modes, UnknownMode, parse as parse_modes
 from .convert import get_converter, reverse_config
 from .pipeline import Page, Pipeline, trad_config_for
 from .search import path_matches, simplify_pairs
-from .transforms.elder import elder_stylesheet
+from .transforms.stylesheets import linked_stylesheet
 from .transforms.trad_json import convert_json_text
 from .websocket import handshake_headers, is_websocket_upgrade
 from .websocket import relay as websocket_relay
@@ -293,7 +293,7 @@ class Proxy:
             converter = get_converter(page.trad_config, tuple(sorted(page.rules.trad.phrases.items())))
             return convert_json_text(text, converter)
         if kind == "css":
-            return elder_stylesheet(text, page)
+            return linked_stylesheet(text, page)
         return self.pipeline.render(text, page)
 
     def decide(self, request: web.Request, upstream: aiohttp.ClientResponse, route: Route,
@@ -305,8 +305,11 @@ class Proxy:
         content_type = upstream.headers.get("Content-Type", "")
         if _is_html_type(content_type):
             return "html"
-        if route.modes.elder is not None and content_type.split(";")[0].strip().lower() == "text/css":
-            return "css"  # pages size text in px: their stylesheets are where elder mode enlarges it
+        if (route.modes.elder is not None or route.modes.contrast is not None) \
+                and content_type.split(";")[0].strip().lower() == "text/css":
+            # Pages size text in px and fade text with opacity in their stylesheets: elder mode enlarges
+            # the text there, contrast mode makes it opaque.
+            return "css"
         if route.modes.trad is not None and rules.trad.json and _is_json_type(content_type) \
                 and path_matches(upstream.url.path, rules.trad.json):
             return "json"

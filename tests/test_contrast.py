@@ -227,6 +227,27 @@ async def test_through_the_proxy_stylesheet_served_same_origin_csp_untouched(ser
         assert "contrast-" not in await response.text()
 
 
+async def test_linked_stylesheets_lose_partial_opacity_and_keep_the_rest(serve, proxy, http):
+    """The portal's own stylesheet, requested under the mode prefix: faded text becomes opaque, hidden stays
+    hidden, nothing else changes; with elder mode too its sizes are scaled as well."""
+    css = ".faded { opacity: .5 } .hidden { opacity: 0 } .pct { opacity: 60% } .x { color: #777; font-size: 12px }"
+    async def stylesheet_file(request: web.Request) -> web.Response:
+        return web.Response(text=css, content_type="text/css")
+
+    app = web.Application()
+    app.router.add_get("/css/site.css", stylesheet_file)
+    base = await proxy(await serve(app))
+    plain = {"Accept-Encoding": "identity"}
+    async with http.get(f"{base}/-/contrast-bw/css/site.css", headers=plain) as response:
+        assert response.status == 200 and response.content_type == "text/css"
+        assert await response.text() == css.replace("opacity: .5", "opacity: 1").replace("opacity: 60%", "opacity: 1")
+    async with http.get(f"{base}/-/elder+contrast/css/site.css", headers=plain) as response:
+        both = await response.text()
+    assert "opacity: 1 }" in both and "opacity: 0 }" in both and "font-size: 12px" not in both
+    async with http.get(f"{base}/css/site.css", headers=plain) as response:
+        assert await response.text() == css  # plain: byte for byte
+
+
 # --- in real Chromium ---------------------------------------------------------------------------------
 
 def rgb(colour: str) -> str:

@@ -11,9 +11,9 @@ puts unlayered styles *below* layered ones, so the portal's own ``!important`` r
 their specificity.  The one thing that still beats a layered important declaration is an important
 declaration in a ``style`` attribute; those are taken out here (only for the colour-related properties).
 (The proxy's toolbar declares its own layer earlier, so it keeps its styling; it takes the scheme's colours
-itself.)  Partial opacity blends text into whatever is behind it, so in the page's own <style> blocks and
-style attributes ``opacity`` between 0 and 1 becomes 1 (0, hidden, stays); linked stylesheets are not
-rewritten in this mode.
+itself.)  Partial opacity blends text into whatever is behind it, so in the page's own <style> blocks, style
+attributes and linked stylesheets (fetched under the mode prefix: ``stylesheets.linked_stylesheet``)
+``opacity`` between 0 and 1 becomes 1 (0, hidden, stays).
 
 What the scheme does (Fluid UI Options' and the portal toolbars' themes, with WCAG 1.4.6's 7:1):
 
@@ -192,7 +192,8 @@ def _drop_important(style: str) -> str:
     return _IMPORTANT_DECLARATION.sub(fix, style)
 
 
-def _opaque(css: str) -> str:
+def opaque(css: str) -> str:
+    """Partial opacity (between 0 and 1) becomes 1; hidden (0) and opaque stay."""
     def fix(match: re.Match) -> str:
         try:
             value = float(match.group(2)) / (100 if match.group(3) else 1)
@@ -216,12 +217,12 @@ class HighContrast:
         root.set("class", " ".join(classes + [scheme.css_class]))
         for element in _IMPORTANT_STYLED(root):
             value = element.get("style")
-            fixed = _opaque(_drop_important(value))
+            fixed = opaque(_drop_important(value))
             if fixed != value:
                 element.set("style", fixed)
         for style in root.iter("style"):
             if style.text and "opacity" in style.text.lower():
-                style.text = _opaque(style.text)
+                style.text = opaque(style.text)
         # Last in <head>: after the portal's styles (and the other modes' sheets), so equal-rank rules lose too.
         href = proxy_asset_url(doc, page, scheme.stylesheet_href)
         doc.head.append(etree.Element("link", {"rel": "stylesheet", "href": href, MARK: "contrast"}))
