@@ -6,8 +6,8 @@ page (C speed) find the same runs of text.  This is exact, not a heuristic, beca
 always our own serializer's output (lxml/libxml2): tags are well formed, attribute values are quoted
 with ``<`` and ``>`` escaped, text has ``<`` escaped, tag names are lower case, and only raw-text
 elements (script, style) hold a bare ``<``.  The tree step (``trad.prepare_tree``) has also wrapped every
-subtree that is never converted in comment markers, and written ``<`` and ``>`` inside comments as
-private marks, so no comment can look like a tag.
+subtree that is never converted in comment markers, and written ``<`` inside comments as a private mark,
+so no commented-out markup can look like a tag.
 
 The page is split at *breaks* - block tags, raw-text elements and skipped subtrees - into chunks.  A
 chunk is one run of text: its text pieces joined across the inline tags between them are what OpenCC
