@@ -61,26 +61,31 @@ async def relay(request: web.Request, client: aiohttp.ClientSession, upstream_ur
 
     reader = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else (),
                                    heartbeat=HEARTBEAT_SECONDS)
-    await reader.prepare(request)
-    metrics.websockets.labels("opened").inc()
-    metrics.websockets_open.inc()
+    copies: list[asyncio.Future] = []
     try:
-        to_upstream = asyncio.ensure_future(_copy(reader, upstream))
-        to_reader = asyncio.ensure_future(_copy(upstream, reader))
-        done, pending = await asyncio.wait((to_upstream, to_reader), return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        code = next(iter(done)).result()
-        # Whoever closed first, the other side learns the same close code (where one may be sent).
-        if code is None or not 1000 <= code < 5000 or code in (1004, 1005, 1006, 1015):
-            code = aiohttp.WSCloseCode.OK
-        for side in (reader, upstream):
-            if not side.closed:
-                await asyncio.wait_for(side.close(code=code), CLOSE_SECONDS)
+        await reader.prepare(request)
+        metrics.websockets.labels("opened").inc()
+        metrics.websockets_open.inc()
+        try:
+            copies = [asyncio.ensure_future(_copy(reader, upstream)), asyncio.ensure_future(_copy(upstream, reader))]
+            done, _pending = await asyncio.wait(copies, return_when=asyncio.FIRST_COMPLETED)
+            first = next(iter(done))
+            code = first.result() if first.exception() is None else aiohttp.WSCloseCode.INTERNAL_ERROR
+            # Whoever closed first, the other side learns the same close code (where one may be sent).
+            if code is None or not 1000 <= code < 5000 or code in (1004, 1005, 1006, 1015):
+                code = aiohttp.WSCloseCode.OK
+            for side in (reader, upstream):
+                if not side.closed:
+                    await asyncio.wait_for(side.close(code=code), CLOSE_SECONDS)
+        finally:
+            metrics.websockets_open.dec()
     except (asyncio.TimeoutError, ConnectionError):
-        pass
+        pass  # a side that went away without a close handshake: nothing more to tell it
     finally:
-        metrics.websockets_open.dec()
+        # Also when the reader's connection drops and this handler is cancelled: no copy and no upstream
+        # connection may outlive the relay.
+        for copy in copies:
+            copy.cancel()
         if not upstream.closed:
             await upstream.close()
     return reader

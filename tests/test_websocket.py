@@ -85,6 +85,29 @@ async def test_upstream_closing_closes_the_reader_with_its_code(chat, http):
         assert ws.close_code == CLOSED_BY_UPSTREAM
 
 
+async def test_a_reader_who_vanishes_closes_the_upstream_too(chat, http):
+    """No close handshake, just a dropped connection (a phone going out of coverage): the relay must not keep
+    the portal's side open."""
+    app, _upstream, proxied = chat
+    host, port = proxied.split("//")[1].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /chat HTTP/1.1\r\nHost: " + f"{host}:{port}".encode() + b"\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\n\r\n")
+    status = await asyncio.wait_for(reader.readline(), 5)
+    assert status.startswith(b"HTTP/1.1 101")
+    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    writer.transport.abort()
+    assert await asyncio.wait_for(app[CLOSED_BY_READER], 5) is not None
+    for _ in range(50):  # bounded: 5 s
+        async with http.get(proxied + "/-/metrics") as response:
+            metrics = await response.text()
+        if "a11y_proxy_websockets_open 0.0" in metrics:
+            break
+        await asyncio.sleep(0.1)
+    assert "a11y_proxy_websockets_open 0.0" in metrics
+
+
 async def test_refusal_and_unreachable_upstream_are_answered(chat, http, proxy):
     _app, _upstream, proxied = chat
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
