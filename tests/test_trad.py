@@ -74,7 +74,7 @@ def test_readable_attributes_converted_urls_and_submitted_values_not():
     "<script>var a = '头发';</script>", "<style>.头发 { color: red }</style>", "<code>头发</code>",
     "<kbd>头发</kbd>", "<samp>头发</samp>", "<textarea>头发</textarea>", "<pre class='code'>头发</pre>",
     "<pre><code>头发</code></pre>", "<p translate='no'>头发</p>", "<p lang='en'>头发</p>",
-    "<p data-a11y-skip-trad>头发</p>", "<div class='english'><p>头发</p></div>",
+    "<p data-a11y-skip-trad>头发</p>", "<div class='english'><p>头发</p></div>", "<pre class='english'>头发</pre>",
 ])
 def test_never_converted(markup):
     out = render(f"<body>{markup}<p>头发</p></body>", rules_yaml="hosts: [www.shifan.gov.cn]\ntrad:\n  skip: [.english]\n")

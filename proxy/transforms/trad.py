@@ -48,11 +48,9 @@ def skipped_elements(root: etree._Element, rule_skips: set, langs: list) -> set:
     """Every element whose subtree is never converted (raw-text elements aside: see _MARKED_TAGS).
     langs: the page's lang attribute values (_LANG)."""
     skipped = set(rule_skips)
-    skipped.update(root.iter(*_MARKED_TAGS))
-    skipped.discard(root)  # <html> itself is handled by prepare_tree
-    for element in [e for e in skipped if e.tag == "pre"]:
-        if not (_CODE_CLASS.search(element.get("class", "")) or element.find("code") is not None):
-            skipped.discard(element)
+    for element in root.iter(*_MARKED_TAGS):  # a <pre> only when it holds code
+        if element.tag != "pre" or _CODE_CLASS.search(element.get("class", "")) or element.find("code") is not None:
+            skipped.add(element)
     skipped.update(value.getparent() for value in _SKIP_MARKED(root))
     skipped.update(value.getparent() for value in _TRANSLATE(root) if value.strip().lower() == "no")
     for value in langs:
