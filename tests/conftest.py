@@ -88,6 +88,22 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
+def js_on(chromium):
+    """A desktop-sized browser context with JavaScript."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def js_off(chromium):
+    """The same without JavaScript: what the markup alone gives a reader."""
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
 def servers():
     from tests.harness import ServerThread
 

@@ -77,9 +77,16 @@ def serve_dir(directory: Path, script: Path) -> tuple[subprocess.Popen, str]:
 
 
 @contextlib.contextmanager
-def corpus_behind_proxy(servers: ServerThread, corpus: Path, tool: Path, **settings):
-    """(upstream, proxy) base URLs: the shared corpus served in its declared charsets, the proxy in front."""
-    process, upstream = serve_dir(corpus, tool)
+def corpus_behind_proxy(servers: ServerThread, pages: list[str], what: str, **settings):
+    """(upstream, proxy) base URLs: ../shared/corpus served in its declared charsets by the shared tool, the
+    proxy in front.  Without the corpus (no pages), the test is skipped, saying what was not done."""
+    import pytest
+
+    from tests.conftest import CORPUS, SHARED
+
+    if not pages:
+        pytest.skip(f"no corpus at {CORPUS}: {what}")
+    process, upstream = serve_dir(CORPUS, SHARED / "tools" / "serve_dir.py")
     try:
         yield upstream, servers.proxy(upstream, **settings)
     finally:

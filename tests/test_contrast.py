@@ -20,7 +20,7 @@ from proxy.modes import parse as parse_modes
 from proxy.pipeline import Page, build_pipeline
 from proxy.settings import Settings
 from proxy.transforms.contrast import SCHEMES, STATIC, contrast_ratio, stylesheet
-from tests.conftest import CORPUS, ROOT, SHARED
+from tests.conftest import CORPUS, ROOT
 
 SETTINGS = Settings()
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -320,20 +320,6 @@ def axe_script():
     return AXE
 
 
-@pytest.fixture(scope="module")
-def js_on(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def js_off(chromium):
-    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
-
-
 STYLE_OF = """(selector) => {
   const el = document.querySelector(selector);
   const s = getComputedStyle(el);
@@ -470,9 +456,7 @@ else:
 def corpus_site(servers):
     from tests.harness import corpus_behind_proxy
 
-    if not CORPUS_PAGES:
-        pytest.skip(f"no corpus at {CORPUS}: contrast over real portal pages not measured")
-    with corpus_behind_proxy(servers, CORPUS, SHARED / "tools" / "serve_dir.py") as site:
+    with corpus_behind_proxy(servers, CORPUS_PAGES, "contrast over real portal pages not measured") as site:
         yield site
 
 

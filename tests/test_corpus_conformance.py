@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import CORPUS, SHARED
+from tests.conftest import CORPUS
 from tests.harness import corpus_behind_proxy, normalize, visible_text
 
 PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() else []
@@ -19,27 +19,18 @@ pytestmark = [pytest.mark.corpus, pytest.mark.browser]
 
 @pytest.fixture(scope="module")
 def corpus_site(servers):
-    if not PAGES:
-        pytest.skip(f"no corpus at {CORPUS}: conformance over real portal pages not run")
-    with corpus_behind_proxy(servers, CORPUS, SHARED / "tools" / "serve_dir.py") as site:
+    with corpus_behind_proxy(servers, PAGES, "conformance over real portal pages not run") as site:
         yield site
 
 
-@pytest.fixture(scope="module")
-def context(chromium):
-    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
-
-
 @pytest.mark.parametrize("name", PAGES or ["(corpus absent)"])
-def test_page_comes_through_with_same_visible_text(corpus_site, context, name):
+def test_page_comes_through_with_same_visible_text(corpus_site, js_off, name):
     upstream, proxied = corpus_site
     with urllib.request.urlopen(f"{proxied}/{name}", timeout=30) as response:
         assert response.status == 200
         assert response.headers["Content-Type"] == "text/html; charset=utf-8"
         response.read().decode("utf-8")  # strictly UTF-8
-    page = context.new_page()
+    page = js_off.new_page()
     try:
         page.goto(f"{upstream}/{name}", wait_until="load")
         expected = normalize(visible_text(page))

@@ -20,7 +20,7 @@ from proxy.rules import PageRules, RuleSet, load_site
 from proxy.settings import Settings
 from proxy.transforms.reader import extract, full_page_href, is_attachment, parse_date
 from proxy.yamlsource import load_text
-from tests.conftest import CORPUS, FIXTURES, SHARED
+from tests.conftest import FIXTURES, SHARED
 
 SETTINGS = Settings()
 ARTICLE_PATH = "/xxgk/tzgg/202611/t20261120_1002.html"
@@ -315,13 +315,6 @@ def site(servers):
     return upstream, servers.proxy(upstream)
 
 
-@pytest.fixture(scope="module")
-def js_off(chromium):
-    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
-
-
 READER_FIGURES = """() => {
   const main = document.querySelector('main');
   const p = main.querySelector('.a11y-proxy-reader-body p');
@@ -369,13 +362,6 @@ AXE_ALL = """async () => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def js_on(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("modes", ["reader", "trad+elder+contrast-yb+reader"])
 def test_axe_finds_nothing_in_the_reader_view(site, js_on, modes):
@@ -409,9 +395,7 @@ ARTICLE_PAGES = _article_pages()
 def corpus_site(servers):
     from tests.harness import corpus_behind_proxy
 
-    if not ARTICLE_PAGES:
-        pytest.skip(f"no corpus at {CORPUS}: reader mode over real portal pages not checked")
-    with corpus_behind_proxy(servers, CORPUS, SHARED / "tools" / "serve_dir.py") as site:
+    with corpus_behind_proxy(servers, ARTICLE_PAGES, "reader mode over real portal pages not checked") as site:
         yield site
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import pytest
 
 from proxy.settings import Toolbar
-from tests.conftest import CORPUS, SHARED
-from tests.harness import serve_dir
+from tests.conftest import CORPUS
+from tests.harness import corpus_behind_proxy
 from tests.test_repairs_browser import (NAMES, SAFETY, STRUCTURE, ax_landmarks, axe_landmark_rules, axe_source,
                                         inject, name_rules, new_violations)
 
@@ -30,39 +30,42 @@ pytestmark = [pytest.mark.corpus, pytest.mark.browser, pytest.mark.timeout(600)]
 def measurements(servers, chromium):
     """{page: {"upstream": {rule: nodes}, "proxy": {rule: nodes}, "landmarks": [(role, name)]}} for every page,
     measured once for all the tests below."""
-    if not PAGES:
-        pytest.skip(f"no corpus at {CORPUS}: repairs over real portal pages not measured")
-    source = axe_source()
-    process, upstream = serve_dir(CORPUS, SHARED / "tools" / "serve_dir.py")
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1, locale="zh-CN")
-    try:
-        proxied = servers.proxy(upstream, toolbar=Toolbar(enabled=False))
-        results = {}
-        rules = None
-        for name in PAGES:
-            # Both sides at once (two renderers work in parallel; axe starts in both before either is awaited).
-            pages = {side: context.new_page() for side in ("upstream", "proxy")}
-            try:
-                for side, base in (("upstream", upstream), ("proxy", proxied)):
-                    pages[side].goto(f"{base}/{name}", wait_until="commit")
-                for page in pages.values():
-                    page.wait_for_load_state("load")
-                    inject(page, source, frames=False)
-                if rules is None:
-                    rules = STRUCTURE + axe_landmark_rules(pages["proxy"]) + name_rules() + SAFETY
-                for page in pages.values():
-                    start_axe(page, rules)
-                row = {side: axe_results(page) for side, page in pages.items()}
-                row["landmarks"] = ax_landmarks(pages["proxy"])
-            finally:
-                for page in pages.values():
-                    page.close()
-            results[name] = row
-        yield {"pages": results, "structure": [r for r in rules if r not in name_rules() and r not in SAFETY]}
-    finally:
-        context.close()
-        process.terminate()
-        process.wait(10)
+    site = corpus_behind_proxy(servers, PAGES, "repairs over real portal pages not measured",
+                               toolbar=Toolbar(enabled=False))
+    with site as (upstream, proxied):
+        source = axe_source()
+        context = chromium.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1,
+                                       locale="zh-CN")
+        try:
+            yield measure(context, source, upstream, proxied)
+        finally:
+            context.close()
+
+
+def measure(context, source: str, upstream: str, proxied: str) -> dict:
+    """Both sides of every page at once: axe findings and the landmarks the proxied page exposes."""
+    results = {}
+    rules = None
+    for name in PAGES:
+        # Both sides at once (two renderers work in parallel; axe starts in both before either is awaited).
+        pages = {side: context.new_page() for side in ("upstream", "proxy")}
+        try:
+            for side, base in (("upstream", upstream), ("proxy", proxied)):
+                pages[side].goto(f"{base}/{name}", wait_until="commit")
+            for page in pages.values():
+                page.wait_for_load_state("load")
+                inject(page, source, frames=False)
+            if rules is None:
+                rules = STRUCTURE + axe_landmark_rules(pages["proxy"]) + name_rules() + SAFETY
+            for page in pages.values():
+                start_axe(page, rules)
+            row = {side: axe_results(page) for side, page in pages.items()}
+            row["landmarks"] = ax_landmarks(pages["proxy"])
+        finally:
+            for page in pages.values():
+                page.close()
+        results[name] = row
+    return {"pages": results, "structure": [r for r in rules if r not in name_rules() and r not in SAFETY]}
 
 
 def start_axe(page, rules: list[str]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from proxy.convert import get_converter
-from tests.conftest import CORPUS, SHARED
+from tests.conftest import CORPUS
 from tests.harness import corpus_behind_proxy, normalize, visible_text
 
 PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() else []
@@ -25,17 +25,8 @@ pytestmark = [pytest.mark.corpus, pytest.mark.browser]
 
 @pytest.fixture(scope="module")
 def corpus_site(servers):
-    if not PAGES:
-        pytest.skip(f"no corpus at {CORPUS}: Traditional mode over real portal pages not checked")
-    with corpus_behind_proxy(servers, CORPUS, SHARED / "tools" / "serve_dir.py") as site:
+    with corpus_behind_proxy(servers, PAGES, "Traditional mode over real portal pages not checked") as site:
         yield site
-
-
-@pytest.fixture(scope="module")
-def context(chromium):
-    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
 
 
 def differing(got: str, expected: str) -> int:
@@ -45,10 +36,10 @@ def differing(got: str, expected: str) -> int:
 
 @pytest.mark.parametrize("mode, config, lang", [("trad-t", "s2t", "zh-Hant"), ("trad-twp", "s2twp", "zh-Hant-TW")])
 @pytest.mark.parametrize("name", PAGES or ["(corpus absent)"])
-def test_page_reads_as_opencc_converts_it(corpus_site, context, name, mode, config, lang):
+def test_page_reads_as_opencc_converts_it(corpus_site, js_off, name, mode, config, lang):
     upstream, proxied = corpus_site
     convert = get_converter(config).convert
-    page = context.new_page()
+    page = js_off.new_page()
     try:
         page.goto(f"{upstream}/{name}", wait_until="load")
         lines = visible_text(page).split("\n")
