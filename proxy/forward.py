@@ -28,6 +28,7 @@ from .convert import get_converter, reverse_config
 from .pipeline import Page, Pipeline, trad_config_for
 from .search import path_matches, simplify_pairs
 from .transforms.stylesheets import linked_stylesheet
+from .transforms.trad import converter_for
 from .transforms.trad_json import convert_json_text
 from .websocket import handshake_headers, is_websocket_upgrade
 from .websocket import relay as websocket_relay
@@ -290,8 +291,7 @@ class Proxy:
     def transform(self, kind: str, text: str, page: Page) -> str | None:
         """The body transforms; None means 'send the original' (e.g. JSON that does not parse)."""
         if kind == "json":
-            converter = get_converter(page.trad_config, tuple(sorted(page.rules.trad.phrases.items())))
-            return convert_json_text(text, converter)
+            return convert_json_text(text, converter_for(page))
         if kind == "css":
             return linked_stylesheet(text, page)
         return self.pipeline.render(text, page)

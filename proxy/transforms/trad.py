@@ -74,7 +74,7 @@ def prepare_tree(root: etree._Element, rule_skips: set, langs: list | None = Non
     if root in rule_skips or (root.get("translate") or "").strip().lower() == "no":
         skipped = {root}
     for element in skipped:
-        if any(ancestor in skipped for ancestor in element.iterancestors()):
+        if _inside_skipped(element, skipped):  # only the outermost ones get markers
             continue
         start, end = etree.Comment(SKIP_START_TEXT), etree.Comment(SKIP_END_TEXT)
         if element is root:  # the whole page: the markers go just inside <html>
@@ -85,6 +85,15 @@ def prepare_tree(root: etree._Element, rule_skips: set, langs: list | None = Non
         element.addprevious(start)
         element.addnext(end)
     return skipped
+
+
+def _inside_skipped(element: etree._Element, skipped: set) -> bool:
+    return any(ancestor in skipped for ancestor in element.iterancestors())
+
+
+def converter_for(page: Page):
+    """The OpenCC converter for this page: its variant, with its site's phrases."""
+    return get_converter(page.trad_config, tuple(sorted(page.rules.trad.phrases.items())))
 
 
 def convert_document(doc: Document, converter, rule_skips: set = frozenset()) -> str:
@@ -109,8 +118,8 @@ def _set_languages(root: etree._Element, config: str, langs: list, skipped: set)
             root.set("xml:lang", tag)
     for value in langs:
         element = value.getparent()
-        if _SIMPLIFIED_LANG.match(value.strip()) and element not in skipped and not any(
-                ancestor in skipped for ancestor in element.iterancestors()):
+        if _SIMPLIFIED_LANG.match(value.strip()) and element not in skipped \
+                and not _inside_skipped(element, skipped):
             element.set("lang", tag)
             # HTML allows xml:lang only beside an equal lang (and ignores it alone): keep the pair equal.
             if element.get("xml:lang") is not None:
@@ -135,8 +144,7 @@ class TraditionalScript:
 
     def apply_markup(self, markup: str, page: Page) -> str:
         """The markup step, after every tree transform (so text they insert is converted too)."""
-        converter = get_converter(page.trad_config, tuple(sorted(page.rules.trad.phrases.items())))
-        return convert_markup(markup, converter)
+        return convert_markup(markup, converter_for(page))
 
     @staticmethod
     def _insert_notice(doc: Document, text: str | None) -> None:
