@@ -386,10 +386,14 @@ class Segmenter:
         m = self.m
         # Document-order positions inside navigation and search landmarks: nothing there becomes another one.
         covered = bytearray(len(m.sequence))
+
+        def cover(el) -> None:
+            covered[m.order[el]:m.end[el] + 1] = b"\x01" * (m.end[el] + 1 - m.order[el])
+
         for carrier, role in self.carriers.items():
             measured = self.measured[carrier]
             if role in ("navigation", "search") and measured in m.order:
-                covered[m.order[measured]:m.end[measured] + 1] = b"\x01" * (m.end[measured] + 1 - m.order[measured])
+                cover(measured)
         for el in m.sequence:
             if m.stats[el].links < 2 or el is self.body or self.is_landmark(el):
                 continue
@@ -402,7 +406,7 @@ class Segmenter:
             carrier = self.place(target, "navigation", kind, "breadcrumb" if kind == "当前位置" else
                                  "a menu of links")
             if carrier is not None and target in m.order:
-                covered[m.order[target]:m.end[target] + 1] = b"\x01" * (m.end[target] + 1 - m.order[target])
+                cover(target)
 
     def nav_kind(self, el) -> str | None:
         """'当前位置' for a breadcrumb, '主导航' for a menu with 首页, a label for another menu, else None.
