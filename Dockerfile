@@ -3,6 +3,7 @@
 #   docker build -t a11y-proxy .
 #   docker run -p 8080:8080 -e A11Y_PROXY_UPSTREAM=https://www.example.gov.cn \
 #              -v $PWD/site.yaml:/etc/a11y-proxy/site.yaml:ro -e A11Y_PROXY_CONFIG=/etc/a11y-proxy/site.yaml a11y-proxy
+#   docker run -p 8080:8080 a11y-proxy demo      (the bundled demo portal, offline)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -84,9 +84,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _bundled_rules() -> Path | None:
     """The repository's rules/: beside the package in a checkout, or in the current folder when the package
     was installed with `pip install .` from the repository root (as the README does)."""
-    for candidate in (Path(__file__).resolve().parent.parent / "rules", Path.cwd() / "rules"):
+    candidates = (Path(__file__).resolve().parent.parent / "rules", Path.cwd() / "rules")
+    for candidate in candidates:
         if candidate.is_dir():
             return candidate
+    # Say so: without the demo portal's rule file its header links are not rewired, and nothing else tells.
+    logging.getLogger(__name__).warning("no rules folder (looked for %s): running on heuristics alone; "
+                                        "pass --rules or set A11Y_PROXY_RULES", " and ".join(map(str, candidates)))
     return None
 
 
@@ -162,8 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="run the bundled demo portal with the proxy in front of it (offline)")
-    demo.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT for the proxy (default 127.0.0.1:8080)")
-    demo.add_argument("--rules", help="folder of YAML rule files (default: the bundled rules/)")
+    # The same environment fallbacks as serve: in the container image, `demo` then listens on 0.0.0.0 and
+    # finds the rules (the demo portal's own among them) where the image put them.
+    demo.add_argument("--listen", default=os.environ.get("A11Y_PROXY_LISTEN", "127.0.0.1:8080"),
+                      help="HOST:PORT for the proxy (default 127.0.0.1:8080) [$A11Y_PROXY_LISTEN]")
+    demo.add_argument("--rules", default=os.environ.get("A11Y_PROXY_RULES"),
+                      help="folder of YAML rule files (default: the repository's rules/) [$A11Y_PROXY_RULES]")
     demo.add_argument("--config", help="site config file (its upstream is replaced by the demo portal)")
     demo.set_defaults(func=cmd_demo)
 

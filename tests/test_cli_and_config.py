@@ -99,3 +99,55 @@ def test_demo_runs_offline_and_serves_the_portal_through_the_proxy():
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_demo_takes_listen_address_and_rules_from_the_environment(tmp_path):
+    """As in the container image (`docker run -p 8080:8080 a11y-proxy demo`): no options, started outside
+    the repository; A11Y_PROXY_LISTEN and A11Y_PROXY_RULES say where to listen and where the rules are."""
+    port = free_port()
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "demo.yaml").write_text((ROOT / "rules" / "shifan.gov.cn.yaml").read_text(encoding="utf-8")
+                                     .replace("label: 站内搜索", "label: 环境变量给出的规则"), encoding="utf-8")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "A11Y_PROXY_LISTEN": f"127.0.0.1:{port}",
+           "A11Y_PROXY_RULES": str(rules), "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "proxy", "--log-level", "WARNING", "demo"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [process.stdout.readline() for _ in range(2)]
+        assert f"http://127.0.0.1:{port}/" in "".join(lines)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            home = response.read().decode("utf-8")
+        assert 'aria-label="环境变量给出的规则"' in home  # the rule file from A11Y_PROXY_RULES, not the checkout's
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_demo_says_when_it_finds_no_rules(tmp_path, monkeypatch, caplog):
+    """Installed outside a checkout and started elsewhere, the demo still runs, and says it has no rules."""
+    from proxy import cli
+
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site-packages" / "proxy" / "cli.py"))
+    monkeypatch.chdir(tmp_path)
+    assert cli._bundled_rules() is None
+    assert "no rules folder" in caplog.text and "A11Y_PROXY_RULES" in caplog.text
+    monkeypatch.chdir(ROOT)
+    assert cli._bundled_rules() == ROOT / "rules"
+
+
+def test_an_installed_package_ships_every_file_it_reads():
+    """`pip install .` (README, Dockerfile) copies only the packages and package-data pyproject.toml names,
+    while the tests run from the checkout: a static asset or demo page left out would be missing from every
+    image, with every test still green.  So: each package and each non-Python file under proxy/ is named."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    packages = {str(init.parent.relative_to(ROOT)).replace("/", ".") for init in (ROOT / "proxy").rglob("__init__.py")}
+    assert packages == set(setuptools["packages"])
+    shipped = {path for package, patterns in setuptools["package-data"].items()
+               for pattern in patterns for path in (ROOT / package.replace(".", "/")).glob(pattern) if path.is_file()}
+    data = {path for path in (ROOT / "proxy").rglob("*")
+            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts}
+    assert data, "the package reads files of its own (toolbar, schema, demo portal)"
+    assert sorted(map(str, data - shipped)) == []
