@@ -15,6 +15,8 @@ from proxy.settings import Settings, parse_upstream
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "pages"
+# The real portal pages, by file name (none when ../shared is absent: the corpus tests then skip).
+CORPUS_PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() else []
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -20,7 +20,7 @@ from proxy.modes import parse as parse_modes
 from proxy.pipeline import Page, build_pipeline
 from proxy.settings import Settings
 from proxy.transforms.contrast import SCHEMES, STATIC, contrast_ratio, stylesheet
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS_PAGES, ROOT
 
 SETTINGS = Settings()
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -437,7 +437,6 @@ def test_focus_outline_and_visited_links_in_their_colours(site, js_off, key):
 
 # --- over the corpus (real portal pages) --------------------------------------------------------------
 
-CORPUS_PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() else []
 SCHEME_KEYS = list(SCHEMES)
 # The suite checks a representative subset, each scheme on two pages (NFCMS, Hanweb, TRS, HTML5, a 信息公开
 # notice with its index table, a home page, a GB2312 list with layout tables); A11Y_CONTRAST_CORPUS=all

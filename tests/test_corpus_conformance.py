@@ -10,20 +10,19 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS_PAGES
 from tests.harness import corpus_behind_proxy, normalize, visible_text
 
-PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() else []
 pytestmark = [pytest.mark.corpus, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
 def corpus_site(servers):
-    with corpus_behind_proxy(servers, PAGES, "conformance over real portal pages not run") as site:
+    with corpus_behind_proxy(servers, CORPUS_PAGES, "conformance over real portal pages not run") as site:
         yield site
 
 
-@pytest.mark.parametrize("name", PAGES or ["(corpus absent)"])
+@pytest.mark.parametrize("name", CORPUS_PAGES or ["(corpus absent)"])
 def test_page_comes_through_with_same_visible_text(corpus_site, js_off, name):
     upstream, proxied = corpus_site
     with urllib.request.urlopen(f"{proxied}/{name}", timeout=30) as response:

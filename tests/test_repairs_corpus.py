@@ -16,12 +16,11 @@ from __future__ import annotations
 import pytest
 
 from proxy.settings import Toolbar
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS_PAGES
 from tests.harness import corpus_behind_proxy
 from tests.test_repairs_browser import (NAMES, SAFETY, STRUCTURE, ax_landmarks, axe_landmark_rules, axe_source,
                                         inject, name_rules, new_violations)
 
-PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() else []
 # Measuring all pages (two loads and two axe runs each) happens once, in the first test's setup.
 pytestmark = [pytest.mark.corpus, pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -30,7 +29,7 @@ pytestmark = [pytest.mark.corpus, pytest.mark.browser, pytest.mark.timeout(600)]
 def measurements(servers, chromium):
     """{page: {"upstream": {rule: nodes}, "proxy": {rule: nodes}, "landmarks": [(role, name)]}} for every page,
     measured once for all the tests below."""
-    site = corpus_behind_proxy(servers, PAGES, "repairs over real portal pages not measured",
+    site = corpus_behind_proxy(servers, CORPUS_PAGES, "repairs over real portal pages not measured",
                                toolbar=Toolbar(enabled=False))
     with site as (upstream, proxied):
         source = axe_source()
@@ -46,7 +45,7 @@ def measure(context, source: str, upstream: str, proxied: str) -> dict:
     """Both sides of every page at once: axe findings and the landmarks the proxied page exposes."""
     results = {}
     rules = None
-    for name in PAGES:
+    for name in CORPUS_PAGES:
         # Both sides at once (two renderers work in parallel; axe starts in both before either is awaited).
         pages = {side: context.new_page() for side in ("upstream", "proxy")}
         try:
@@ -78,7 +77,7 @@ def axe_results(page) -> dict[str, int]:
     return {rule: count for rule, count in found}
 
 
-@pytest.mark.parametrize("name", PAGES or ["(corpus absent)"])
+@pytest.mark.parametrize("name", CORPUS_PAGES or ["(corpus absent)"])
 def test_page_has_one_main_and_no_structural_violation(measurements, name):
     row = measurements["pages"][name]
     roles = [role for role, _ in row["landmarks"]]
@@ -87,7 +86,7 @@ def test_page_has_one_main_and_no_structural_violation(measurements, name):
     assert structural == {}, f"upstream had {row['upstream']}"
 
 
-@pytest.mark.parametrize("name", PAGES or ["(corpus absent)"])
+@pytest.mark.parametrize("name", CORPUS_PAGES or ["(corpus absent)"])
 def test_page_gets_no_new_violation(measurements, name):
     row = measurements["pages"][name]
     assert new_violations(row["upstream"], row["proxy"]) == {}

@@ -16,16 +16,15 @@ from __future__ import annotations
 import pytest
 
 from proxy.convert import get_converter
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS_PAGES
 from tests.harness import corpus_behind_proxy, normalize, visible_text
 
-PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() else []
 pytestmark = [pytest.mark.corpus, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
 def corpus_site(servers):
-    with corpus_behind_proxy(servers, PAGES, "Traditional mode over real portal pages not checked") as site:
+    with corpus_behind_proxy(servers, CORPUS_PAGES, "Traditional mode over real portal pages not checked") as site:
         yield site
 
 
@@ -35,7 +34,7 @@ def differing(got: str, expected: str) -> int:
 
 
 @pytest.mark.parametrize("mode, config, lang", [("trad-t", "s2t", "zh-Hant"), ("trad-twp", "s2twp", "zh-Hant-TW")])
-@pytest.mark.parametrize("name", PAGES or ["(corpus absent)"])
+@pytest.mark.parametrize("name", CORPUS_PAGES or ["(corpus absent)"])
 def test_page_reads_as_opencc_converts_it(corpus_site, js_off, name, mode, config, lang):
     upstream, proxied = corpus_site
     convert = get_converter(config).convert
