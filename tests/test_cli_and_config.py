@@ -148,6 +148,10 @@ def test_an_installed_package_ships_every_file_it_reads():
     shipped = {path for package, patterns in setuptools["package-data"].items()
                for pattern in patterns for path in (ROOT / package.replace(".", "/")).glob(pattern) if path.is_file()}
     data = {path for path in (ROOT / "proxy").rglob("*")
-            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts}
+            if path.is_file() and path.suffix not in (".py", ".pyc", ".c", ".so") and "__pycache__" not in path.parts}
     assert data, "the package reads files of its own (toolbar, schema, demo portal)"
     assert sorted(map(str, data - shipped)) == []
+    # C sources are not data: each is an extension that setup.py builds (the build products, .so, are not kept).
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    sources = [str(path.relative_to(ROOT)) for path in (ROOT / "proxy").rglob("*.c")]
+    assert sources and [source for source in sources if f'"{source}"' not in setup] == []

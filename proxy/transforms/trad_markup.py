@@ -16,12 +16,23 @@ call; each converted run is cut back into the pieces it came from.
 """
 from __future__ import annotations
 
+import os
 import re
 import secrets
+from functools import partial
 from itertools import accumulate, compress
 from operator import not_
 
 from ..convert import Converter
+
+# The compiled accelerator (_trad_scan.c), built by `pip install` where a C compiler is present; this
+# module's own code is the reference and the fallback.  A11Y_PROXY_NO_EXTENSIONS=1 turns it off.
+ACCELERATOR = None
+if not os.environ.get("A11Y_PROXY_NO_EXTENSIONS"):
+    try:
+        from . import _trad_scan as ACCELERATOR
+    except ImportError:
+        pass
 
 # Elements whose boundaries end a run of text (a phrase cannot continue across them in rendering).
 BLOCK_TAGS = frozenset("""
@@ -92,6 +103,19 @@ _TAG_NAME = re.compile(r"<([a-zA-Z][^\s/>]*)")
 def convert_markup(markup: str, converter: Converter) -> str:
     """Convert the text and readable attribute values of serialized markup; all else stays byte for byte."""
     separator = _separator_for(markup)
+    if ACCELERATOR is not None:
+        stream, plan = ACCELERATOR.scan(markup, separator, SKIP_START, SKIP_END, readable_spans)
+        page = ACCELERATOR.splice(plan, converter.convert(stream), partial(map_back, converter))
+    else:
+        page = convert_in_python(markup, separator, converter)
+    if SKIP_START in page:  # the markers' work is done
+        page = page.replace(SKIP_START, "").replace(SKIP_END, "")
+    return page.replace(COMMENT_LT, "<") if COMMENT_LT in page else page
+
+
+def convert_in_python(markup: str, separator: str, converter: Converter) -> str:
+    """The reference implementation of the conversion (markers left in place), in regex passes and list
+    operations; the accelerator does the same in one C pass each way, and the tests hold the two equal."""
     parts = _BREAK.split(markup)  # chunk, break, chunk, break, ..., chunk
     chunks = parts[0::2]
     # Only chunks and tags with non-ASCII characters can change (OpenCC maps no ASCII-only string).
@@ -100,9 +124,8 @@ def convert_markup(markup: str, converter: Converter) -> str:
     texts = pieces[0::2]
     attributes = ReadableAttributes((parts, pieces), separator)
 
-    stream = "".join(texts)  # the runs, one after another, separated
-    if attributes.values:
-        stream += separator + separator.join(attributes.values)
+    # The runs, one after another, separated, then the values (no empty first run when there is none).
+    stream = separator.join((["".join(texts)] if chosen else []) + attributes.values)
     converted = converter.convert(stream)
     runs_in, runs_out, lengths_differ = _compare_runs(stream, converted, separator, len(chosen))
 
@@ -121,10 +144,7 @@ def convert_markup(markup: str, converter: Converter) -> str:
         chunks[chosen[position]] = _map_run(chunks[chosen[position]], runs_out[position], converter)
 
     parts[0::2] = chunks
-    page = "".join(parts)
-    if SKIP_START in page:  # the markers' work is done
-        page = page.replace(SKIP_START, "").replace(SKIP_END, "")
-    return page.replace(COMMENT_LT, "<") if COMMENT_LT in page else page
+    return "".join(parts)
 
 
 def runs_of_text(markup: str) -> list[str]:

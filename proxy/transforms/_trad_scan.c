@@ -1,0 +1,493 @@
+/* The markup step of the trad transform in one pass each way: an optional accelerator.
+ *
+ * trad_markup.py holds the reference implementation and its reasoning; this module does the same work
+ * without building a Python list element per tag and text piece, which is where that implementation
+ * spends its time (several passes over the whole page).  Both are held to identical output by the tests
+ * (tests/test_trad_scan.py), and A11Y_PROXY_NO_EXTENSIONS=1 selects the reference.
+ *
+ *   scan(markup, separator, skip_start, skip_end, readable_spans) -> (stream, plan)
+ *       stream: every run of text (the text pieces of a chunk between breaks, when the chunk has non-ASCII
+ *       characters), then every readable attribute value, separated; the same string, in the same order,
+ *       as the reference builds.  readable_spans(tag) is called for the few tags that need a full
+ *       attribute parse (<meta>, <input>, <textarea>, tags holding a single quote).
+ *   splice(plan, converted, map_run) -> page
+ *       the markup with each text piece and value replaced by its share of `converted`.  A run whose
+ *       length changed is cut by map_run(sources, converted_run), the reference's map_back.
+ *
+ * The input is always our own serializer's output (lxml/libxml2; see trad_markup's docstring): tags are
+ * well formed, "<" is escaped in text and attribute values, comments hold no "<", and tag names are
+ * lower case.  Indexes are code points, as in Python.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* trad_markup.BLOCK_TAGS, sorted for bsearch (test_trad_scan checks the two lists agree). */
+static const char *BLOCK_TAGS[] = {
+    "address", "area", "article", "aside", "audio", "blockquote", "body", "br", "button", "canvas",
+    "caption", "center", "col", "colgroup", "dd", "details", "dialog", "dir", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2", "h3", "h4",
+    "h5", "h6", "head", "header", "hgroup", "hr", "html", "iframe", "img", "input", "legend", "li",
+    "main", "map", "marquee", "menu", "nav", "noscript", "object", "ol", "optgroup", "option", "p",
+    "pre", "section", "select", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title",
+    "tr", "ul", "video",
+};
+#define N_BLOCK_TAGS (sizeof(BLOCK_TAGS) / sizeof(BLOCK_TAGS[0]))
+/* trad_markup.RAW_TEXT_TAGS */
+static const char *RAW_TEXT_TAGS[] = {"script", "style", "textarea", "xmp", "noembed", "noframes"};
+/* trad_markup.TEXT_ATTRIBUTES */
+static const char *TEXT_ATTRIBUTES[] = {
+    "title", "alt", "placeholder", "aria-label", "aria-description", "aria-roledescription",
+    "aria-valuetext", "summary", "label", "abbr",
+};
+/* trad_markup._NO_READABLE_ATTRIBUTES and _PARSED_WHOLE */
+static const char *NO_READABLE[] = {"</", "<!", "<script", "<style", "<xmp", "<noembed", "<noframes"};
+static const char *PARSED_WHOLE[] = {"<meta", "<input", "<textarea"};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct {
+    Py_ssize_t *items; /* groups of `width` numbers */
+    Py_ssize_t count, capacity, width;
+} Table;
+
+static int table_add(Table *t, Py_ssize_t a, Py_ssize_t b, Py_ssize_t c, Py_ssize_t d) {
+    if (t->count == t->capacity) {
+        Py_ssize_t capacity = t->capacity ? t->capacity * 2 : 256;
+        Py_ssize_t *items = PyMem_Realloc(t->items, (size_t)(capacity * t->width) * sizeof(Py_ssize_t));
+        if (!items) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->items = items;
+        t->capacity = capacity;
+    }
+    Py_ssize_t *row = t->items + t->count * t->width, values[4] = {a, b, c, d};
+    memcpy(row, values, (size_t)t->width * sizeof(Py_ssize_t));
+    t->count++;
+    return 0;
+}
+
+/* What scan() finds, kept for splice(). */
+typedef struct {
+    PyObject *markup, *separator;
+    Table pieces;      /* start, end, run, offset in the run's text: every text piece of a converted run */
+    Table runs;        /* index of the run's first piece, number of pieces, length of its text */
+    Table values;      /* start, end, segment: readable attribute values, in markup order */
+    Py_ssize_t segments; /* runs + values */
+} Plan;
+
+static void plan_free(PyObject *capsule) {
+    Plan *plan = PyCapsule_GetPointer(capsule, "a11y-proxy trad plan");
+    if (!plan) return;
+    Py_XDECREF(plan->markup);
+    Py_XDECREF(plan->separator);
+    PyMem_Free(plan->pieces.items);
+    PyMem_Free(plan->runs.items);
+    PyMem_Free(plan->values.items);
+    PyMem_Free(plan);
+}
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t length;
+} Text;
+
+#define AT(t, i) PyUnicode_READ((t)->kind, (t)->data, (i))
+
+static int starts_with(const Text *t, Py_ssize_t i, const char *ascii) {
+    for (; *ascii; ascii++, i++)
+        if (i >= t->length || AT(t, i) != (Py_UCS4)(unsigned char)*ascii) return 0;
+    return 1;
+}
+
+static int starts_with_any(const Text *t, Py_ssize_t i, const char **list, size_t n) {
+    for (size_t k = 0; k < n; k++)
+        if (starts_with(t, i, list[k])) return 1;
+    return 0;
+}
+
+static int is_word(Py_UCS4 c) { return c == '_' || Py_UNICODE_ISALNUM(c); }
+
+static Py_ssize_t find_char_before(const Text *t, Py_ssize_t from, Py_ssize_t to, Py_UCS4 c) {
+    for (Py_ssize_t i = from; i < to; i++)
+        if (AT(t, i) == c) return i;
+    return -1;
+}
+
+static Py_ssize_t find_char(const Text *t, Py_ssize_t from, Py_UCS4 c) { return find_char_before(t, from, t->length, c); }
+
+static int non_ascii(const Text *t, Py_ssize_t a, Py_ssize_t b) {
+    for (Py_ssize_t i = a; i < b; i++)
+        if (AT(t, i) > 127) return 1;
+    return 0;
+}
+
+static int compare_names(const void *key, const void *item) { return strcmp(key, *(const char *const *)item); }
+
+/* Where the break starting at `i` (a "<") ends, or -1: trad_markup._BREAK, which is
+ *   a block tag (start or end), to its ">";
+ *   a raw-text element, from its start tag to its end tag;
+ *   a skipped subtree, from the start marker to the end marker. */
+static Py_ssize_t break_end(const Text *t, PyObject *markup, Py_ssize_t i, PyObject *skip_start,
+                            PyObject *skip_end, PyObject **raw_ends) {
+    Py_ssize_t j = i + 1;
+    if (j < t->length && AT(t, j) == '/') j++;
+    char name[16];
+    Py_ssize_t n = 0;
+    for (; j + n < t->length && n < 15; n++) {
+        Py_UCS4 c = AT(t, j + n);
+        if (c == '/' || c == '>' || Py_UNICODE_ISSPACE(c) || c > 127) break;
+        name[n] = (char)c;
+    }
+    name[n] = 0;
+    if (n && j + n < t->length) {
+        Py_UCS4 next = AT(t, j + n);
+        if ((next == '/' || next == '>' || Py_UNICODE_ISSPACE(next)) &&
+            bsearch(name, BLOCK_TAGS, N_BLOCK_TAGS, sizeof(char *), compare_names)) {
+            Py_ssize_t end = find_char(t, j + n, '>');
+            return end < 0 ? -1 : end + 1;
+        }
+    }
+    for (size_t k = 0; k < COUNT(RAW_TEXT_TAGS); k++) {
+        size_t len = strlen(RAW_TEXT_TAGS[k]);
+        if (!starts_with(t, i + 1, RAW_TEXT_TAGS[k])) continue;
+        Py_ssize_t after = i + 1 + (Py_ssize_t)len;
+        if (after < t->length && is_word(AT(t, after))) return -1; /* \b */
+        Py_ssize_t open_end = find_char(t, after, '>');
+        if (open_end < 0) return -1;
+        Py_ssize_t close = PyUnicode_Find(markup, raw_ends[k], open_end + 1, t->length, 1);
+        if (close < 0) return close == -2 ? -2 : -1;
+        return close + PyUnicode_GET_LENGTH(raw_ends[k]);
+    }
+    if (PyUnicode_Tailmatch(markup, skip_start, i, t->length, -1) == 1) {
+        Py_ssize_t close = PyUnicode_Find(markup, skip_end, i + PyUnicode_GET_LENGTH(skip_start), t->length, 1);
+        if (close < 0) return close == -2 ? -2 : -1;
+        return close + PyUnicode_GET_LENGTH(skip_end);
+    }
+    return -1;
+}
+
+/* Where the inline tag or comment starting at `i` ends, or -1 (a bare "<"): trad_markup._TAG. */
+static Py_ssize_t tag_end(const Text *t, PyObject *markup, Py_ssize_t i, PyObject *comment_end) {
+    if (starts_with(t, i, "<!--")) {
+        Py_ssize_t close = PyUnicode_Find(markup, comment_end, i + 4, t->length, 1);
+        if (close == -2) return -2;
+        if (close >= 0) return close + 3;
+    }
+    Py_ssize_t end = find_char(t, i + 1, '>');
+    return end < 0 ? -1 : end + 1;
+}
+
+/* The values of a start tag's readable attributes.  Most tags: each ' name="value"' with a readable name
+ * (trad_markup._READABLE_VALUE; lxml double-quotes values, so the pattern cannot start inside one).  The
+ * others go to the reference's readable_spans. */
+typedef struct {
+    Table joined, parsed; /* start, end */
+} Values;
+
+static int tag_values(const Text *t, PyObject *markup, Py_ssize_t start, Py_ssize_t end, Values *out,
+                      PyObject *readable_spans) {
+    if (starts_with_any(t, start, NO_READABLE, COUNT(NO_READABLE)) || !non_ascii(t, start, end)) return 0;
+    if (find_char_before(t, start, end, '\'') >= 0) goto parse_whole;
+    if (starts_with_any(t, start, PARSED_WHOLE, COUNT(PARSED_WHOLE))) goto parse_whole;
+    for (Py_ssize_t i = start; i < end; i++) {
+        if (AT(t, i) != ' ') continue;
+        for (size_t k = 0; k < COUNT(TEXT_ATTRIBUTES); k++) {
+            const char *name = TEXT_ATTRIBUTES[k];
+            Py_ssize_t value = i + 1 + (Py_ssize_t)strlen(name) + 2;
+            if (!starts_with(t, i + 1, name) || !starts_with(t, value - 2, "=\"")) continue;
+            Py_ssize_t close = find_char_before(t, value, end, '"');
+            if (close < 0) break;
+            if (table_add(&out->joined, value, close, 0, 0) < 0) return -1;
+            i = close;
+            break;
+        }
+    }
+    return 0;
+
+parse_whole:;
+    Py_ssize_t parse_end = end;
+    if (starts_with(t, start, "<textarea")) /* its content is submitted back; only the start tag is read */
+        parse_end = find_char(t, start, '>') + 1;
+    PyObject *tag = PyUnicode_Substring(markup, start, parse_end);
+    if (!tag) return -1;
+    PyObject *spans = PyObject_CallOneArg(readable_spans, tag);
+    Py_DECREF(tag);
+    if (!spans) return -1;
+    PyObject *iterator = PyObject_GetIter(spans);
+    Py_DECREF(spans);
+    if (!iterator) return -1;
+    PyObject *span;
+    while ((span = PyIter_Next(iterator))) {
+        Py_ssize_t a, b;
+        int ok = PyArg_ParseTuple(span, "nn", &a, &b);
+        Py_DECREF(span);
+        if (!ok || table_add(&out->parsed, start + a, start + b, 0, 0) < 0) {
+            Py_DECREF(iterator);
+            return -1;
+        }
+    }
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static int compare_values(const void *a, const void *b) {
+    Py_ssize_t x = ((const Py_ssize_t *)a)[0], y = ((const Py_ssize_t *)b)[0];
+    return (x > y) - (x < y);
+}
+
+static int append_substring(PyObject *list, PyObject *text, Py_ssize_t a, Py_ssize_t b) {
+    PyObject *part = PyUnicode_Substring(text, a, b);
+    if (!part) return -1;
+    int status = PyList_Append(list, part);
+    Py_DECREF(part);
+    return status;
+}
+
+static PyObject *scan(PyObject *self, PyObject *args) {
+    PyObject *markup, *separator, *skip_start, *skip_end, *readable_spans;
+    if (!PyArg_ParseTuple(args, "UUUUO:scan", &markup, &separator, &skip_start, &skip_end, &readable_spans))
+        return NULL;
+    Text t = {PyUnicode_KIND(markup), PyUnicode_DATA(markup), PyUnicode_GET_LENGTH(markup)};
+    PyObject *raw_ends[COUNT(RAW_TEXT_TAGS)] = {0}, *comment_end = PyUnicode_FromString("-->");
+    PyObject *stream_parts = PyList_New(0), *result = NULL, *capsule = NULL;
+    Plan *plan = PyMem_Calloc(1, sizeof(Plan));
+    Values break_values = {{0, 0, 0, 2}, {0, 0, 0, 2}}, inline_values = {{0, 0, 0, 2}, {0, 0, 0, 2}};
+    Table chunk_pieces = {0, 0, 0, 2}, chunk_tags = {0, 0, 0, 2};
+    if (!plan || !comment_end || !stream_parts) goto done;
+    plan->pieces.width = 4;
+    plan->runs.width = 3;
+    plan->values.width = 3;
+    for (size_t k = 0; k < COUNT(RAW_TEXT_TAGS); k++)
+        if (!(raw_ends[k] = PyUnicode_FromFormat("</%s>", RAW_TEXT_TAGS[k]))) goto done;
+
+    Py_ssize_t text_start = 0, i = 0;
+    int chunk_non_ascii = 0;
+    for (;;) {
+        /* Next "<", noting non-ASCII text on the way. */
+        while (i < t.length && AT(&t, i) != '<') {
+            if (AT(&t, i) > 127) chunk_non_ascii = 1;
+            i++;
+        }
+        Py_ssize_t end = i < t.length ? break_end(&t, markup, i, skip_start, skip_end, raw_ends) : -1;
+        if (end == -2) goto done;
+        if (i >= t.length || end >= 0) {
+            /* The chunk ends here: its last text piece, then (if it has non-ASCII) it becomes a run. */
+            if (table_add(&chunk_pieces, text_start, i < t.length ? i : t.length, 0, 0) < 0) goto done;
+            if (chunk_non_ascii) {
+                Py_ssize_t run = plan->runs.count, first = plan->pieces.count, offset = 0;
+                if (run && PyList_Append(stream_parts, separator) < 0) goto done;
+                for (Py_ssize_t k = 0; k < chunk_pieces.count; k++) {
+                    Py_ssize_t a = chunk_pieces.items[2 * k], b = chunk_pieces.items[2 * k + 1];
+                    if (table_add(&plan->pieces, a, b, run, offset) < 0) goto done;
+                    if (b > a && append_substring(stream_parts, markup, a, b) < 0) goto done;
+                    offset += b - a;
+                }
+                if (table_add(&plan->runs, first, chunk_pieces.count, offset, 0) < 0) goto done;
+                for (Py_ssize_t k = 0; k < chunk_tags.count; k++)
+                    if (tag_values(&t, markup, chunk_tags.items[2 * k], chunk_tags.items[2 * k + 1],
+                                   &inline_values, readable_spans) < 0)
+                        goto done;
+            }
+            chunk_pieces.count = chunk_tags.count = 0;
+            if (i >= t.length) break;
+            if (tag_values(&t, markup, i, end, &break_values, readable_spans) < 0) goto done;
+            text_start = i = end;
+            chunk_non_ascii = 0;
+            continue;
+        }
+        end = tag_end(&t, markup, i, comment_end);
+        if (end == -2) goto done;
+        if (end < 0) { /* a bare "<": text (never in our serializer's output) */
+            i++;
+            continue;
+        }
+        if (!chunk_non_ascii && non_ascii(&t, i, end)) chunk_non_ascii = 1;
+        if (table_add(&chunk_pieces, text_start, i, 0, 0) < 0 || table_add(&chunk_tags, i, end, 0, 0) < 0)
+            goto done;
+        text_start = i = end;
+    }
+
+    /* The values follow the runs in the reference's order: those read by the pattern (block tags, then
+     * inline tags), then those read by the full parse (likewise). */
+    Table *groups[] = {&break_values.joined, &inline_values.joined, &break_values.parsed, &inline_values.parsed};
+    Py_ssize_t segment = plan->runs.count;
+    for (size_t g = 0; g < COUNT(groups); g++) {
+        for (Py_ssize_t k = 0; k < groups[g]->count; k++, segment++) {
+            Py_ssize_t a = groups[g]->items[2 * k], b = groups[g]->items[2 * k + 1];
+            if (segment && PyList_Append(stream_parts, separator) < 0) goto done;
+            if (append_substring(stream_parts, markup, a, b) < 0) goto done;
+            if (table_add(&plan->values, a, b, segment, 0) < 0) goto done;
+        }
+    }
+    plan->segments = segment;
+    if (plan->values.count)
+        qsort(plan->values.items, (size_t)plan->values.count, 3 * sizeof(Py_ssize_t), compare_values);
+
+    PyObject *empty = PyUnicode_New(0, 0);
+    if (!empty) goto done;
+    PyObject *stream = PyUnicode_Join(empty, stream_parts);
+    Py_DECREF(empty);
+    if (!stream) goto done;
+    plan->markup = Py_NewRef(markup);
+    plan->separator = Py_NewRef(separator);
+    capsule = PyCapsule_New(plan, "a11y-proxy trad plan", plan_free);
+    if (!capsule) {
+        Py_DECREF(stream);
+        goto done;
+    }
+    plan = NULL; /* the capsule owns it now */
+    result = PyTuple_Pack(2, stream, capsule);
+    Py_DECREF(stream);
+
+done:
+    if (plan) {
+        Py_XDECREF(plan->markup);
+        Py_XDECREF(plan->separator);
+        PyMem_Free(plan->pieces.items);
+        PyMem_Free(plan->runs.items);
+        PyMem_Free(plan->values.items);
+        PyMem_Free(plan);
+    }
+    Py_XDECREF(capsule);
+    for (size_t k = 0; k < COUNT(RAW_TEXT_TAGS); k++) Py_XDECREF(raw_ends[k]);
+    Py_XDECREF(comment_end);
+    Py_XDECREF(stream_parts);
+    PyMem_Free(break_values.joined.items);
+    PyMem_Free(break_values.parsed.items);
+    PyMem_Free(inline_values.joined.items);
+    PyMem_Free(inline_values.parsed.items);
+    PyMem_Free(chunk_pieces.items);
+    PyMem_Free(chunk_tags.items);
+    return result;
+}
+
+static PyObject *splice(PyObject *self, PyObject *args) {
+    PyObject *capsule, *converted, *map_run;
+    if (!PyArg_ParseTuple(args, "OUO:splice", &capsule, &converted, &map_run)) return NULL;
+    Plan *plan = PyCapsule_GetPointer(capsule, "a11y-proxy trad plan");
+    if (!plan) return NULL;
+
+    /* Where each segment of the converted stream starts and ends. */
+    Text c = {PyUnicode_KIND(converted), PyUnicode_DATA(converted), PyUnicode_GET_LENGTH(converted)};
+    Py_UCS4 separator = PyUnicode_READ_CHAR(plan->separator, 0);
+    Py_ssize_t count = plan->segments > 0 ? plan->segments : 1;
+    Py_ssize_t *bounds = PyMem_Malloc((size_t)(count + 1) * sizeof(Py_ssize_t));
+    PyObject **cut = PyMem_Calloc((size_t)(plan->runs.count + 1), sizeof(PyObject *));
+    PyObject *parts = PyList_New(0), *result = NULL;
+    if (!bounds || !cut || !parts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t found = 0;
+    bounds[0] = 0;
+    for (Py_ssize_t i = 0; i < c.length; i++) {
+        if (AT(&c, i) != separator) continue;
+        if (++found >= count) break;
+        bounds[found] = i + 1;
+    }
+    if (found + 1 != count) { /* OpenCC keeps every separator; never risk misplacing text */
+        PyErr_SetString(PyExc_ValueError, "OpenCC changed the number of runs");
+        goto done;
+    }
+    bounds[count] = c.length + 1;
+
+    /* The markup between replaced spans, and each replacement: pieces and values merged in markup order. */
+    Py_ssize_t taken = 0, p = 0, v = 0;
+    const Py_ssize_t *pieces = plan->pieces.items, *runs = plan->runs.items, *values = plan->values.items;
+    while (p < plan->pieces.count || v < plan->values.count) {
+        int piece = v >= plan->values.count || (p < plan->pieces.count && pieces[4 * p] < values[3 * v]);
+        Py_ssize_t start = piece ? pieces[4 * p] : values[3 * v], end = piece ? pieces[4 * p + 1] : values[3 * v + 1];
+        if (start > taken && append_substring(parts, plan->markup, taken, start) < 0) goto done;
+        taken = end;
+        if (!piece) {
+            Py_ssize_t segment = values[3 * v++ + 2];
+            if (append_substring(parts, converted, bounds[segment], bounds[segment + 1] - 1) < 0) goto done;
+            continue;
+        }
+        Py_ssize_t run = pieces[4 * p + 2], offset = pieces[4 * p + 3], index = p++ - runs[3 * run];
+        Py_ssize_t out_start = bounds[run], out_length = bounds[run + 1] - 1 - out_start;
+        if (out_length == runs[3 * run + 2]) { /* the usual case: every piece keeps its span */
+            if (end > start && append_substring(parts, converted, out_start + offset, out_start + offset + end - start) < 0)
+                goto done;
+            continue;
+        }
+        if (!cut[run]) { /* the length changed (s2twp: U盘 -> 隨身碟): the reference cuts this run */
+            Py_ssize_t first = runs[3 * run], n = runs[3 * run + 1];
+            PyObject *sources = PyList_New(n), *whole = PyUnicode_Substring(converted, out_start, out_start + out_length);
+            if (!sources || !whole) {
+                Py_XDECREF(sources);
+                Py_XDECREF(whole);
+                goto done;
+            }
+            for (Py_ssize_t k = 0; k < n; k++) {
+                PyObject *source = PyUnicode_Substring(plan->markup, pieces[4 * (first + k)], pieces[4 * (first + k) + 1]);
+                if (!source) {
+                    Py_DECREF(sources);
+                    Py_DECREF(whole);
+                    goto done;
+                }
+                PyList_SET_ITEM(sources, k, source);
+            }
+            cut[run] = PyObject_CallFunctionObjArgs(map_run, sources, whole, NULL);
+            Py_DECREF(sources);
+            Py_DECREF(whole);
+            if (!cut[run]) goto done;
+            if (!PyList_Check(cut[run]) || PyList_GET_SIZE(cut[run]) != n) {
+                PyErr_SetString(PyExc_ValueError, "map_run must return one string per source piece");
+                goto done;
+            }
+        }
+        if (PyList_Append(parts, PyList_GET_ITEM(cut[run], index)) < 0) goto done;
+    }
+    if (taken < PyUnicode_GET_LENGTH(plan->markup) &&
+        append_substring(parts, plan->markup, taken, PyUnicode_GET_LENGTH(plan->markup)) < 0)
+        goto done;
+    PyObject *empty = PyUnicode_New(0, 0);
+    if (empty) {
+        result = PyUnicode_Join(empty, parts);
+        Py_DECREF(empty);
+    }
+
+done:
+    if (cut)
+        for (Py_ssize_t k = 0; k < plan->runs.count; k++) Py_XDECREF(cut[k]);
+    PyMem_Free(cut);
+    PyMem_Free(bounds);
+    Py_XDECREF(parts);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS, "scan(markup, separator, skip_start, skip_end, readable_spans) -> (stream, plan)"},
+    {"splice", splice, METH_VARARGS, "splice(plan, converted, map_run) -> page"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_trad_scan",
+                                    "The trad markup step in one pass each way (see trad_markup.py).", -1, methods};
+
+PyMODINIT_FUNC PyInit__trad_scan(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    PyObject *names = PyTuple_New(N_BLOCK_TAGS);
+    if (!names) goto fail;
+    for (size_t k = 0; k < N_BLOCK_TAGS; k++) {
+        PyObject *name = PyUnicode_FromString(BLOCK_TAGS[k]);
+        if (!name) {
+            Py_DECREF(names);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(names, k, name);
+    }
+    if (PyModule_AddObject(m, "BLOCK_TAGS", names) < 0) {
+        Py_DECREF(names);
+        goto fail;
+    }
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
+}
