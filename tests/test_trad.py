@@ -115,6 +115,27 @@ def test_text_holding_the_run_separator_still_converts_in_place():
     assert 'title="a\x1f頭髮">麪條</p>' in out
 
 
+def test_attribute_values_on_a_page_whose_text_is_all_ascii_stay_with_their_attributes():
+    """No run of text to convert, only values: each value still goes back to its own attribute."""
+    from proxy import document
+    from proxy.convert import get_converter
+    from proxy.transforms.trad import convert_document
+
+    page = '<html><body><img src="a.png" alt="图片发展" title="头发"><div title="面条">News</div></body></html>'
+    out = convert_document(document.parse(page), get_converter("s2t"))  # the toolbar would add Chinese text
+    assert 'alt="圖片發展" title="頭髮"' in out and '<div title="麪條">News</div>' in out
+
+
+def test_control_character_after_a_skipped_element_does_not_stop_the_conversion():
+    """lxml will not move text holding a control character (its parser lets them in): the end marker of a
+    skipped subtree goes inside it, so the text after it is converted, and nothing fails."""
+    out = render("<body><p>心理<code>头发</code>发展\x1f头发<img alt='头发' translate='no'>面条\x1f</p>"
+                 "<select><option>选项\x1f头发</option></select></body>")
+    assert "<code>头发</code>發展\x1f頭髮" in out
+    assert "alt=\"头发\" translate=\"no\">面条\x1f" in out  # a void element: the tail stays with it, unconverted
+    assert "選項" not in out and SKIP_START_TEXT not in out  # an option that cannot keep its value stays Simplified
+
+
 def test_lengths_that_change_keep_every_run_in_place():
     """s2twp changes lengths (U盘 -> 隨身碟, 内存 -> 記憶體): each run still gets exactly OpenCC's text for it,
     a phrase split by a tag goes whole to one side, and every other run stays in place."""

@@ -467,25 +467,35 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_trad_scan",
-                                    "The trad markup step in one pass each way (see trad_markup.py).", -1, methods};
+                                    "The trad markup step in one pass each way (see trad_markup.py).", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+/* The module's tables as tuples of str, so the tests can hold them to trad_markup's. */
+static int add_names(PyObject *m, const char *attribute, const char **list, size_t n) {
+    PyObject *names = PyTuple_New((Py_ssize_t)n);
+    if (!names) return -1;
+    for (size_t k = 0; k < n; k++) {
+        PyObject *name = PyUnicode_FromString(list[k]);
+        if (!name) {
+            Py_DECREF(names);
+            return -1;
+        }
+        PyTuple_SET_ITEM(names, k, name);
+    }
+    if (PyModule_AddObject(m, attribute, names) < 0) {
+        Py_DECREF(names);
+        return -1;
+    }
+    return 0;
+}
 
 PyMODINIT_FUNC PyInit__trad_scan(void) {
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
-    PyObject *names = PyTuple_New(N_BLOCK_TAGS);
-    if (!names) goto fail;
-    for (size_t k = 0; k < N_BLOCK_TAGS; k++) {
-        PyObject *name = PyUnicode_FromString(BLOCK_TAGS[k]);
-        if (!name) {
-            Py_DECREF(names);
-            goto fail;
-        }
-        PyTuple_SET_ITEM(names, k, name);
-    }
-    if (PyModule_AddObject(m, "BLOCK_TAGS", names) < 0) {
-        Py_DECREF(names);
+    if (add_names(m, "BLOCK_TAGS", BLOCK_TAGS, N_BLOCK_TAGS) < 0 ||
+        add_names(m, "RAW_TEXT_TAGS", RAW_TEXT_TAGS, COUNT(RAW_TEXT_TAGS)) < 0 ||
+        add_names(m, "TEXT_ATTRIBUTES", TEXT_ATTRIBUTES, COUNT(TEXT_ATTRIBUTES)) < 0)
         goto fail;
-    }
     return m;
 fail:
     Py_DECREF(m);

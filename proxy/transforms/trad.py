@@ -35,7 +35,8 @@ _SIMPLIFIED_LANG = re.compile(r"^(zh|cmn)(-(cn|sg|my|hans(-\w+)?))?$", re.I)
 
 DEFAULT_NOTICE = "本页由简体中文自动转换为繁体中文，仅供参考，内容以简体原文为准。"
 NOTICE_CLASS = "a11y-proxy-trad-notice"
-SKIP_MARK = "data-a11y-skip-trad"  # set by rules (skip_trad) and by the proxy's own markup
+SKIP_MARK = "data-a11y-skip-trad"
+VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr keygen frame basefont".split())  # set by rules (skip_trad) and by the proxy's own markup
 
 # Attribute-axis queries, one per attribute: libxml2 answers each in a fraction of a millisecond, where a
 # predicate such as //*[@a or @b] costs ten times more on a large page.
@@ -81,8 +82,17 @@ def prepare_tree(root: etree._Element, rule_skips: set, langs: list | None = Non
             root.insert(0, start)
             root.append(end)
             continue
-        end.tail, element.tail = element.tail, None  # the tail is text after the element: not skipped
         element.addprevious(start)
+        if element.tag not in VOID_TAGS:
+            # The end marker goes inside, after the content: only the end tag (no attributes) is left out.
+            # After the element it would have to take over the element's tail (text that is converted),
+            # and lxml refuses to move a tail holding a control character, which its parser lets in.
+            element.append(end)
+            continue
+        try:
+            end.tail, element.tail = element.tail, None  # the tail is text after the element: not skipped
+        except ValueError:  # a control character: the tail stays, and is left unconverted with the element
+            pass
         element.addnext(end)
     return skipped
 
@@ -106,7 +116,10 @@ def _protect_option_values(root: etree._Element) -> None:
     """An <option> without value submits its text: keep submitting the original Simplified text."""
     for option in root.iter("option"):
         if option.get("value") is None and option.text and HAN.search(option.text):
-            option.set("value", "".join(option.itertext()))
+            try:
+                option.set("value", "".join(option.itertext()))
+            except ValueError:  # a control character lxml will not write: its text stays unconverted
+                option.set(SKIP_MARK, "")
 
 
 def _set_languages(root: etree._Element, config: str, langs: list, skipped: set) -> None:
