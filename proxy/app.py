@@ -38,6 +38,15 @@ RULES_WATCH = web.AppKey("rules_watch", asyncio.Task)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def _log_trad_accelerator() -> None:
+    from .transforms import trad_markup
+    if trad_markup.ACCELERATOR is not None:
+        log.info("Traditional script: compiled markup accelerator in use")
+    else:  # still correct, only slower: say how to get it
+        log.warning("Traditional script: pure-Python markup step (the C accelerator was not built: reinstall "
+                    "with a C compiler present, or unset A11Y_PROXY_NO_EXTENSIONS); Traditional pages cost more")
+
+
 def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Application:
     # client_max_size only limits bodies the app reads itself; proxied bodies are streamed, never read whole.
     app = web.Application(client_max_size=settings.limits.search_body_max_bytes)
@@ -46,6 +55,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Appl
     app[METRICS] = Metrics()
     app[RULES] = RulesStore(settings.rules_dir)
     app[RULES].load()  # at construction, so a broken rules folder is reported before the server listens
+    _log_trad_accelerator()
     app.on_startup.append(_start_client)
     app.on_startup.append(_watch_rules)
     app.on_cleanup.append(_close_client)

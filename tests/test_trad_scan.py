@@ -191,3 +191,20 @@ def test_the_accelerator_source_is_in_step_with_this_checkout():
     if built.parent != source.parent:
         pytest.skip("an installed (non-editable) copy: built from its own sdist")
     assert built.stat().st_mtime >= source.stat().st_mtime, "rebuild: pip install -e . (or setup.py build_ext -i)"
+
+
+def test_the_proxy_says_at_start_which_markup_step_runs(monkeypatch, caplog):
+    """Operators see in the log whether their install has the accelerator (a build without a compiler
+    still works, only slower)."""
+    from proxy.app import create_app
+    from proxy.settings import Settings
+
+    caplog.set_level("INFO", logger="proxy.app")
+    monkeypatch.setattr(trad_markup, "ACCELERATOR", None)
+    create_app(Settings())
+    assert "pure-Python markup step" in caplog.text and "C compiler" in caplog.text
+    if ACCELERATOR is not None:
+        caplog.clear()
+        monkeypatch.setattr(trad_markup, "ACCELERATOR", ACCELERATOR)
+        create_app(Settings())
+        assert "compiled markup accelerator in use" in caplog.text
