@@ -14,6 +14,8 @@ which).  Figures, all from this one run:
   serialized once whatever its modes.  Ratio trad/raw: the goal is at most 2x
 * render plain - parse + plain-mode transforms + serialize (what every page costs anyway)
 * render trad  - the same with trad on; ratio against plain, and pages per second
+* reference    - the trad transform in the pipeline again, with the pure-Python markup step (what runs where
+  the C accelerator was not built); ratio against raw, and the accelerator's speed-up over it
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from proxy.convert import get_converter  # noqa: E402
 from proxy.modes import parse as parse_modes  # noqa: E402
 from proxy.pipeline import Page, Pipeline, build_pipeline, default_transforms  # noqa: E402
 from proxy.settings import Settings  # noqa: E402
+from proxy.transforms import trad_markup  # noqa: E402
 from proxy.transforms.trad import TraditionalScript, prepare_tree  # noqa: E402
 from proxy.transforms.trad_markup import runs_of_text  # noqa: E402
 
@@ -122,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     # production, inside the whole pipeline, and also alone on a freshly parsed page, where its tree
     # queries meet a page no transform has touched yet (slower: the tree is not yet in the CPU caches).
     raw_samples, pipeline_samples, alone_samples, plain_samples, trad_render_samples = [], [], [], [], []
+    reference_samples = []
+    accelerator = trad_markup.ACCELERATOR
     for _ in range(args.repeat):
         raw_samples.append(timed(lambda: converter.convert(plain_text)))
         timed_trad.elapsed = 0.0
@@ -133,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         timed_trad.apply(fresh, trad_page)
         timed_trad.apply_markup(document.serialize(fresh), trad_page)
         alone_samples.append(timed_trad.elapsed)
+        if accelerator is not None:
+            trad_markup.ACCELERATOR = None
+            timed_trad.elapsed = 0.0
+            trad_pipeline.render(html, trad_page)
+            reference_samples.append(timed_trad.elapsed)
+            trad_markup.ACCELERATOR = accelerator
     raw = statistics.median(raw_samples)
     trad_in_pipeline, trad_alone = statistics.median(pipeline_samples), statistics.median(alone_samples)
     render_plain, render_trad = statistics.median(plain_samples), statistics.median(trad_render_samples)
@@ -144,9 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         "trad_alone_ms": trad_alone * 1000, "trad_alone_vs_raw": trad_alone / raw,
         "render_plain_ms": render_plain * 1000, "render_trad_ms": render_trad * 1000,
         "trad_vs_plain_render": render_trad / render_plain, "trad_pages_per_s": 1 / render_trad,
+        "markup_step": "compiled accelerator" if accelerator is not None else "pure-Python reference (no accelerator)",
     }
+    if reference_samples:
+        reference = statistics.median(reference_samples)
+        figures.update(reference_in_pipeline_ms=reference * 1000, reference_in_pipeline_vs_raw=reference / raw,
+                       accelerator_speedup=reference / trad_in_pipeline)
     print(f"page: {figures['page_bytes'] / 1024:.0f} KB ({source}), {len(plain_text)} characters of text "
           f"in {len(texts)} runs and attribute values, config {args.config}, median of {args.repeat}")
+    print(f"  markup step: {figures['markup_step']}")
     print(f"  raw OpenCC call on the text          {figures['raw_opencc_ms']:8.2f} ms")
     print(f"  trad transform, in the pipeline      {figures['trad_in_pipeline_ms']:8.2f} ms   "
           f"ratio to raw OpenCC: {figures['trad_in_pipeline_vs_raw']:.2f}x (goal <= 2x)")
@@ -155,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  render, plain mode                   {figures['render_plain_ms']:8.2f} ms")
     print(f"  render, trad mode                    {figures['render_trad_ms']:8.2f} ms   "
           f"ratio to plain: {figures['trad_vs_plain_render']:.2f}x   {figures['trad_pages_per_s']:.1f} pages/s")
+    if reference_samples:
+        print(f"  trad, pure-Python reference, pipeline {figures['reference_in_pipeline_ms']:7.2f} ms   "
+              f"ratio to raw OpenCC: {figures['reference_in_pipeline_vs_raw']:.2f}x   "
+              f"accelerator speed-up: {figures['accelerator_speedup']:.2f}x")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
