@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine: installs what the tests need, then pytest.
 #   bash tests/run.sh [pytest args...]
-# System packages: Debian's chromium (driven by Playwright; no browser download ever), CJK fonts, nginx.
+# System packages: Debian's chromium (driven by Playwright; no browser download ever), CJK fonts, nginx,
+# and a C compiler if there is none.
 # Python packages go into .venv; axe-core comes from npm into node_modules/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,10 @@ need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+# A C compiler and Python's headers, so pip builds the Traditional-script accelerator and its tests run.
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+  || need_apt+=(python3-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
