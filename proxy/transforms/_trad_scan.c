@@ -238,12 +238,17 @@ static int compare_values(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int append_substring(PyObject *list, PyObject *text, Py_ssize_t a, Py_ssize_t b) {
-    PyObject *part = PyUnicode_Substring(text, a, b);
-    if (!part) return -1;
-    int status = PyList_Append(list, part);
-    Py_DECREF(part);
-    return status;
+/* A new string as one of exactly the narrowest kind that holds it (CPython compares strings kind first). */
+static PyObject *narrowed(PyObject *page) {
+    int kind = PyUnicode_KIND(page);
+    const void *data = PyUnicode_DATA(page);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(page);
+    Py_UCS4 floor = kind == PyUnicode_1BYTE_KIND ? 0x7f : kind == PyUnicode_2BYTE_KIND ? 0xff : 0xffff;
+    for (Py_ssize_t i = 0; i < length; i++)
+        if (PyUnicode_READ(kind, data, i) > floor) return page; /* usually found within the first lines */
+    PyObject *copy = PyUnicode_FromKindAndData(kind, data, length);
+    Py_DECREF(page);
+    return copy;
 }
 
 static PyObject *scan(PyObject *self, PyObject *args) {
@@ -254,11 +259,12 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     if (!ucs4) return NULL;
     Text t = {ucs4, PyUnicode_GET_LENGTH(markup)};
     PyObject *raw_ends[COUNT(RAW_TEXT_TAGS)] = {0}, *comment_end = PyUnicode_FromString("-->");
-    PyObject *stream_parts = PyList_New(0), *result = NULL, *capsule = NULL;
+    PyObject *result = NULL, *capsule = NULL, *stream = NULL;
+    Table stream_spans = {0, 0, 0, 2}; /* start, end in the markup; start -1: a separator */
     Plan *plan = PyMem_Calloc(1, sizeof(Plan));
     Values break_values = {{0, 0, 0, 2}, {0, 0, 0, 2}}, inline_values = {{0, 0, 0, 2}, {0, 0, 0, 2}};
     Table chunk_pieces = {0, 0, 0, 2}, chunk_tags = {0, 0, 0, 2};
-    if (!plan || !comment_end || !stream_parts) goto done;
+    if (!plan || !comment_end) goto done;
     plan->pieces.width = 4;
     plan->runs.width = 3;
     plan->values.width = 3;
@@ -280,11 +286,11 @@ static PyObject *scan(PyObject *self, PyObject *args) {
             if (table_add(&chunk_pieces, text_start, i < t.length ? i : t.length, 0, 0) < 0) goto done;
             if (chunk_non_ascii) {
                 Py_ssize_t run = plan->runs.count, first = plan->pieces.count, offset = 0;
-                if (run && PyList_Append(stream_parts, separator) < 0) goto done;
+                if (run && table_add(&stream_spans, -1, 0, 0, 0) < 0) goto done;
                 for (Py_ssize_t k = 0; k < chunk_pieces.count; k++) {
                     Py_ssize_t a = chunk_pieces.items[2 * k], b = chunk_pieces.items[2 * k + 1];
                     if (table_add(&plan->pieces, a, b, run, offset) < 0) goto done;
-                    if (b > a && append_substring(stream_parts, markup, a, b) < 0) goto done;
+                    if (b > a && table_add(&stream_spans, a, b, 0, 0) < 0) goto done;
                     offset += b - a;
                 }
                 if (table_add(&plan->runs, first, chunk_pieces.count, offset, 0) < 0) goto done;
@@ -319,8 +325,8 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     for (size_t g = 0; g < COUNT(groups); g++) {
         for (Py_ssize_t k = 0; k < groups[g]->count; k++, segment++) {
             Py_ssize_t a = groups[g]->items[2 * k], b = groups[g]->items[2 * k + 1];
-            if (segment && PyList_Append(stream_parts, separator) < 0) goto done;
-            if (append_substring(stream_parts, markup, a, b) < 0) goto done;
+            if (segment && table_add(&stream_spans, -1, 0, 0, 0) < 0) goto done;
+            if (table_add(&stream_spans, a, b, 0, 0) < 0) goto done;
             if (table_add(&plan->values, a, b, segment, 0) < 0) goto done;
         }
     }
@@ -328,21 +334,28 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     if (plan->values.count)
         qsort(plan->values.items, (size_t)plan->values.count, 3 * sizeof(Py_ssize_t), compare_values);
 
-    PyObject *empty = PyUnicode_New(0, 0);
-    if (!empty) goto done;
-    PyObject *stream = PyUnicode_Join(empty, stream_parts);
-    Py_DECREF(empty);
+    /* The stream, copied span by span into one string. */
+    Py_ssize_t total = 0, at = 0;
+    for (Py_ssize_t k = 0; k < stream_spans.count; k++) {
+        const Py_ssize_t *span = stream_spans.items + 2 * k;
+        total += span[0] < 0 ? 1 : span[1] - span[0];
+    }
+    stream = PyUnicode_New(total, Py_MAX(PyUnicode_MAX_CHAR_VALUE(markup), PyUnicode_MAX_CHAR_VALUE(separator)));
     if (!stream) goto done;
+    for (Py_ssize_t k = 0; k < stream_spans.count; k++) {
+        const Py_ssize_t *span = stream_spans.items + 2 * k;
+        int copied = span[0] < 0 ? (int)PyUnicode_CopyCharacters(stream, at, separator, 0, 1)
+                                 : (int)PyUnicode_CopyCharacters(stream, at, markup, span[0], span[1] - span[0]);
+        if (copied < 0) goto done;
+        at += span[0] < 0 ? 1 : span[1] - span[0];
+    }
+    if (!(stream = narrowed(stream))) goto done;
     plan->markup = Py_NewRef(markup);
     plan->separator = Py_NewRef(separator);
     capsule = PyCapsule_New(plan, "a11y-proxy trad plan", plan_free);
-    if (!capsule) {
-        Py_DECREF(stream);
-        goto done;
-    }
+    if (!capsule) goto done;
     plan = NULL; /* the capsule owns it now */
     result = PyTuple_Pack(2, stream, capsule);
-    Py_DECREF(stream);
 
 done:
     if (plan) {
@@ -356,7 +369,8 @@ done:
     Py_XDECREF(capsule);
     for (size_t k = 0; k < COUNT(RAW_TEXT_TAGS); k++) Py_XDECREF(raw_ends[k]);
     Py_XDECREF(comment_end);
-    Py_XDECREF(stream_parts);
+    Py_XDECREF(stream);
+    PyMem_Free(stream_spans.items);
     PyMem_Free(break_values.joined.items);
     PyMem_Free(break_values.parsed.items);
     PyMem_Free(inline_values.joined.items);
@@ -366,6 +380,12 @@ done:
     PyMem_Free(ucs4);
     return result;
 }
+
+/* One replacement: `length` characters of `source` from `start`. */
+typedef struct {
+    PyObject *source;
+    Py_ssize_t start, length;
+} Piece;
 
 static PyObject *splice(PyObject *self, PyObject *args) {
     PyObject *capsule, *converted, *map_run;
@@ -379,10 +399,12 @@ static PyObject *splice(PyObject *self, PyObject *args) {
     Py_ssize_t length = PyUnicode_GET_LENGTH(converted);
     Py_UCS4 separator = PyUnicode_READ_CHAR(plan->separator, 0);
     Py_ssize_t count = plan->segments > 0 ? plan->segments : 1;
+    Py_ssize_t items = plan->pieces.count + plan->values.count;
     Py_ssize_t *bounds = PyMem_Malloc((size_t)(count + 1) * sizeof(Py_ssize_t));
     PyObject **cut = PyMem_Calloc((size_t)(plan->runs.count + 1), sizeof(PyObject *));
-    PyObject *parts = PyList_New(0), *result = NULL;
-    if (!bounds || !cut || !parts) {
+    Piece *out = PyMem_Malloc((size_t)(2 * items + 1) * sizeof(Piece));
+    PyObject *result = NULL;
+    if (!bounds || !cut || !out) {
         PyErr_NoMemory();
         goto done;
     }
@@ -399,36 +421,39 @@ static PyObject *splice(PyObject *self, PyObject *args) {
     }
     bounds[count] = length + 1;
 
-    /* The markup between replaced spans, and each replacement: pieces and values merged in markup order. */
-    Py_ssize_t taken = 0, p = 0, v = 0;
+    /* The page as a list of spans: markup kept, and each replacement, pieces and values merged in markup
+     * order.  Then its length and widest character are known, and it is copied into one new string. */
+    Py_ssize_t n = 0, total = 0, taken = 0, p = 0, v = 0;
+    Py_UCS4 widest = Py_MAX(PyUnicode_MAX_CHAR_VALUE(plan->markup), PyUnicode_MAX_CHAR_VALUE(converted));
     const Py_ssize_t *pieces = plan->pieces.items, *runs = plan->runs.items, *values = plan->values.items;
     while (p < plan->pieces.count || v < plan->values.count) {
         int piece = v >= plan->values.count || (p < plan->pieces.count && pieces[4 * p] < values[3 * v]);
         Py_ssize_t start = piece ? pieces[4 * p] : values[3 * v], end = piece ? pieces[4 * p + 1] : values[3 * v + 1];
-        if (start > taken && append_substring(parts, plan->markup, taken, start) < 0) goto done;
+        if (start > taken) out[n++] = (Piece){plan->markup, taken, start - taken};
         taken = end;
         if (!piece) {
             Py_ssize_t segment = values[3 * v++ + 2];
-            if (append_substring(parts, converted, bounds[segment], bounds[segment + 1] - 1) < 0) goto done;
+            out[n++] = (Piece){converted, bounds[segment], bounds[segment + 1] - 1 - bounds[segment]};
             continue;
         }
         Py_ssize_t run = pieces[4 * p + 2], offset = pieces[4 * p + 3], index = p++ - runs[3 * run];
         Py_ssize_t out_start = bounds[run], out_length = bounds[run + 1] - 1 - out_start;
         if (out_length == runs[3 * run + 2]) { /* the usual case: every piece keeps its span */
-            if (end > start && append_substring(parts, converted, out_start + offset, out_start + offset + end - start) < 0)
-                goto done;
+            out[n++] = (Piece){converted, out_start + offset, end - start};
             continue;
         }
         if (!cut[run]) { /* the length changed (s2twp: U盘 -> 隨身碟): the reference cuts this run */
-            Py_ssize_t first = runs[3 * run], n = runs[3 * run + 1];
-            PyObject *sources = PyList_New(n), *whole = PyUnicode_Substring(converted, out_start, out_start + out_length);
+            Py_ssize_t first = runs[3 * run], pieces_in_run = runs[3 * run + 1];
+            PyObject *sources = PyList_New(pieces_in_run);
+            PyObject *whole = PyUnicode_Substring(converted, out_start, out_start + out_length);
             if (!sources || !whole) {
                 Py_XDECREF(sources);
                 Py_XDECREF(whole);
                 goto done;
             }
-            for (Py_ssize_t k = 0; k < n; k++) {
-                PyObject *source = PyUnicode_Substring(plan->markup, pieces[4 * (first + k)], pieces[4 * (first + k) + 1]);
+            for (Py_ssize_t k = 0; k < pieces_in_run; k++) {
+                const Py_ssize_t *source_piece = pieces + 4 * (first + k);
+                PyObject *source = PyUnicode_Substring(plan->markup, source_piece[0], source_piece[1]);
                 if (!source) {
                     Py_DECREF(sources);
                     Py_DECREF(whole);
@@ -440,28 +465,44 @@ static PyObject *splice(PyObject *self, PyObject *args) {
             Py_DECREF(sources);
             Py_DECREF(whole);
             if (!cut[run]) goto done;
-            if (!PyList_Check(cut[run]) || PyList_GET_SIZE(cut[run]) != n) {
+            if (!PyList_Check(cut[run]) || PyList_GET_SIZE(cut[run]) != pieces_in_run) {
                 PyErr_SetString(PyExc_ValueError, "map_run must return one string per source piece");
                 goto done;
             }
+            for (Py_ssize_t k = 0; k < pieces_in_run; k++) {
+                if (!PyUnicode_Check(PyList_GET_ITEM(cut[run], k))) {
+                    PyErr_SetString(PyExc_TypeError, "map_run must return strings");
+                    goto done;
+                }
+                widest = Py_MAX(widest, PyUnicode_MAX_CHAR_VALUE(PyList_GET_ITEM(cut[run], k)));
+            }
         }
-        if (PyList_Append(parts, PyList_GET_ITEM(cut[run], index)) < 0) goto done;
+        PyObject *share = PyList_GET_ITEM(cut[run], index);
+        out[n++] = (Piece){share, 0, PyUnicode_GET_LENGTH(share)};
     }
-    if (taken < PyUnicode_GET_LENGTH(plan->markup) &&
-        append_substring(parts, plan->markup, taken, PyUnicode_GET_LENGTH(plan->markup)) < 0)
-        goto done;
-    PyObject *empty = PyUnicode_New(0, 0);
-    if (empty) {
-        result = PyUnicode_Join(empty, parts);
-        Py_DECREF(empty);
+    Py_ssize_t markup_length = PyUnicode_GET_LENGTH(plan->markup);
+    if (taken < markup_length) out[n++] = (Piece){plan->markup, taken, markup_length - taken};
+    for (Py_ssize_t k = 0; k < n; k++) total += out[k].length;
+
+    result = PyUnicode_New(total, widest);
+    if (!result) goto done;
+    Py_ssize_t at = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (!out[k].length) continue;
+        if (PyUnicode_CopyCharacters(result, at, out[k].source, out[k].start, out[k].length) < 0) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        at += out[k].length;
     }
+    result = narrowed(result);
 
 done:
     if (cut)
         for (Py_ssize_t k = 0; k < plan->runs.count; k++) Py_XDECREF(cut[k]);
     PyMem_Free(cut);
     PyMem_Free(bounds);
-    Py_XDECREF(parts);
+    PyMem_Free(out);
     return result;
 }
 
