@@ -77,15 +77,18 @@ typedef struct {
     Py_ssize_t segments; /* runs + values */
 } Plan;
 
-static void plan_free(PyObject *capsule) {
-    Plan *plan = PyCapsule_GetPointer(capsule, "a11y-proxy trad plan");
-    if (!plan) return;
+static void plan_delete(Plan *plan) {
     Py_XDECREF(plan->markup);
     Py_XDECREF(plan->separator);
     PyMem_Free(plan->pieces.items);
     PyMem_Free(plan->runs.items);
     PyMem_Free(plan->values.items);
     PyMem_Free(plan);
+}
+
+static void plan_free(PyObject *capsule) {
+    Plan *plan = PyCapsule_GetPointer(capsule, "a11y-proxy trad plan");
+    if (plan) plan_delete(plan);
 }
 
 /* The page as UCS-4: one copy up front costs less than a kind switch on every character read. */
@@ -358,14 +361,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     result = PyTuple_Pack(2, stream, capsule);
 
 done:
-    if (plan) {
-        Py_XDECREF(plan->markup);
-        Py_XDECREF(plan->separator);
-        PyMem_Free(plan->pieces.items);
-        PyMem_Free(plan->runs.items);
-        PyMem_Free(plan->values.items);
-        PyMem_Free(plan);
-    }
+    if (plan) plan_delete(plan);
     Py_XDECREF(capsule);
     for (size_t k = 0; k < COUNT(RAW_TEXT_TAGS); k++) Py_XDECREF(raw_ends[k]);
     Py_XDECREF(comment_end);
