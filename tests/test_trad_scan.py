@@ -57,7 +57,7 @@ def both(markup: str, config: str) -> tuple[str, str, str]:
     reference = trad_markup.convert_in_python(markup, separator, converter)
     stream, plan = ACCELERATOR.scan(markup, separator, trad_markup.SKIP_START, trad_markup.SKIP_END,
                                     trad_markup.readable_spans)
-    accelerated = ACCELERATOR.splice(plan, converter.convert(stream), partial(trad_markup.map_back, converter))
+    accelerated = ACCELERATOR.splice(plan, converter.convert(stream), partial(trad_markup.map_back_all, converter))
     return reference, accelerated, stream
 
 
@@ -163,10 +163,25 @@ def test_a_converter_that_loses_a_separator_is_refused_not_misplaced():
     separator = trad_markup._separator_for(markup)
     stream, plan = ACCELERATOR.scan(markup, separator, trad_markup.SKIP_START, trad_markup.SKIP_END,
                                     trad_markup.readable_spans)
+    whole_runs = lambda runs: [[converted] for sources, converted in runs]  # noqa: E731 (one string per run)
     with pytest.raises(ValueError, match="number of runs"):
-        ACCELERATOR.splice(plan, stream.replace(separator, "", 1), lambda sources, run: [run])
-    with pytest.raises(ValueError, match="one string per source piece"):  # map_run must keep its contract
-        ACCELERATOR.splice(plan, stream.replace("心理", "心理學"), lambda sources, run: [run])
+        ACCELERATOR.splice(plan, stream.replace(separator, "", 1), whole_runs)
+    with pytest.raises(ValueError, match="one string per source piece"):  # map_runs must keep its contract
+        ACCELERATOR.splice(plan, stream.replace("心理", "心理學"), whole_runs)
+    with pytest.raises(ValueError, match="one list per run"):
+        ACCELERATOR.splice(plan, stream.replace("心理", "心理學"), lambda runs: [])
+
+
+def test_runs_whose_length_changes_are_cut_with_one_opencc_call(monkeypatch):
+    """s2twp changes lengths (U盘 -> 隨身碟): every boundary of every such run goes to OpenCC in one call, not
+    two calls per boundary."""
+    converter = get_converter("s2twp")
+    calls = []
+    monkeypatch.setattr(converter, "convert", lambda text, convert=converter.convert: calls.append(text) or convert(text))
+    markup = serialized("<p>插入<a href='#'>U</a>盘</p>" + "".join(f"<li>第{i}个<b>U</b>盘和<i>内</i>存</li>" for i in range(20)))
+    page = trad_markup.convert_markup(markup, converter)
+    assert "隨身碟" in page and "記憶體" in page
+    assert len(calls) == (2 if ACCELERATOR is not None else 1 + 21)  # the page, then the boundaries (per run without it)
 
 
 def test_reference_and_accelerator_are_the_same_through_convert_markup(monkeypatch):

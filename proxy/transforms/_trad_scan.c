@@ -10,9 +10,9 @@
  *       characters), then every readable attribute value, separated; the same string, in the same order,
  *       as the reference builds.  readable_spans(tag) is called for the few tags that need a full
  *       attribute parse (<meta>, <input>, <textarea>, tags holding a single quote).
- *   splice(plan, converted, map_run) -> page
- *       the markup with each text piece and value replaced by its share of `converted`.  A run whose
- *       length changed is cut by map_run(sources, converted_run), the reference's map_back.
+ *   splice(plan, converted, map_runs) -> page
+ *       the markup with each text piece and value replaced by its share of `converted`.  The runs whose
+ *       length changed are cut by map_runs([(sources, converted run), ...]), the reference's map_back_all.
  *
  * The input is always our own serializer's output (lxml/libxml2; see trad_markup's docstring): tags are
  * well formed, "<" is escaped in text and attribute values, comments hold no "<", and tag names are
@@ -383,9 +383,76 @@ typedef struct {
     Py_ssize_t start, length;
 } Piece;
 
+/* The runs whose length changed (s2twp: U盘 -> 隨身碟) are cut by the reference's Python, all of them in one
+ * call: map_runs([(sources, converted run), ...]) -> one list of strings per run, one string per piece. */
+static int cut_changed_runs(const Plan *plan, PyObject *converted, const Py_ssize_t *bounds, PyObject *map_runs,
+                            PyObject **cut, Py_UCS4 *widest) {
+    const Py_ssize_t *pieces = plan->pieces.items, *runs = plan->runs.items;
+    PyObject *jobs = PyList_New(0), *answers = NULL;
+    int status = -1;
+    if (!jobs) return -1;
+    for (Py_ssize_t run = 0; run < plan->runs.count; run++) {
+        Py_ssize_t out_start = bounds[run], out_length = bounds[run + 1] - 1 - out_start;
+        if (out_length == runs[3 * run + 2]) continue;
+        Py_ssize_t first = runs[3 * run], count = runs[3 * run + 1];
+        PyObject *sources = PyList_New(count), *whole = NULL, *job = NULL;
+        if (!sources) goto done;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            const Py_ssize_t *piece = pieces + 4 * (first + k);
+            PyObject *source = PyUnicode_Substring(plan->markup, piece[0], piece[1]);
+            if (!source) {
+                Py_DECREF(sources);
+                goto done;
+            }
+            PyList_SET_ITEM(sources, k, source);
+        }
+        whole = PyUnicode_Substring(converted, out_start, out_start + out_length);
+        job = whole ? PyTuple_Pack(2, sources, whole) : NULL;
+        Py_DECREF(sources);
+        Py_XDECREF(whole);
+        if (!job || PyList_Append(jobs, job) < 0) {
+            Py_XDECREF(job);
+            goto done;
+        }
+        Py_DECREF(job);
+    }
+    if (PyList_GET_SIZE(jobs) == 0) {
+        status = 0;
+        goto done;
+    }
+    answers = PyObject_CallOneArg(map_runs, jobs);
+    if (!answers) goto done;
+    if (!PyList_Check(answers) || PyList_GET_SIZE(answers) != PyList_GET_SIZE(jobs)) {
+        PyErr_SetString(PyExc_ValueError, "map_runs must return one list per run");
+        goto done;
+    }
+    Py_ssize_t job_index = 0;
+    for (Py_ssize_t run = 0; run < plan->runs.count; run++) {
+        if (bounds[run + 1] - 1 - bounds[run] == runs[3 * run + 2]) continue;
+        PyObject *answer = PyList_GET_ITEM(answers, job_index++);
+        if (!PyList_Check(answer) || PyList_GET_SIZE(answer) != runs[3 * run + 1]) {
+            PyErr_SetString(PyExc_ValueError, "map_runs must return one string per source piece");
+            goto done;
+        }
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(answer); k++) {
+            if (!PyUnicode_Check(PyList_GET_ITEM(answer, k))) {
+                PyErr_SetString(PyExc_TypeError, "map_runs must return strings");
+                goto done;
+            }
+            *widest = Py_MAX(*widest, PyUnicode_MAX_CHAR_VALUE(PyList_GET_ITEM(answer, k)));
+        }
+        cut[run] = Py_NewRef(answer);
+    }
+    status = 0;
+done:
+    Py_XDECREF(answers);
+    Py_DECREF(jobs);
+    return status;
+}
+
 static PyObject *splice(PyObject *self, PyObject *args) {
-    PyObject *capsule, *converted, *map_run;
-    if (!PyArg_ParseTuple(args, "OUO:splice", &capsule, &converted, &map_run)) return NULL;
+    PyObject *capsule, *converted, *map_runs;
+    if (!PyArg_ParseTuple(args, "OUO:splice", &capsule, &converted, &map_runs)) return NULL;
     Plan *plan = PyCapsule_GetPointer(capsule, "a11y-proxy trad plan");
     if (!plan) return NULL;
 
@@ -417,10 +484,12 @@ static PyObject *splice(PyObject *self, PyObject *args) {
     }
     bounds[count] = length + 1;
 
+    Py_UCS4 widest = Py_MAX(PyUnicode_MAX_CHAR_VALUE(plan->markup), PyUnicode_MAX_CHAR_VALUE(converted));
+    if (cut_changed_runs(plan, converted, bounds, map_runs, cut, &widest) < 0) goto done;
+
     /* The page as a list of spans: markup kept, and each replacement, pieces and values merged in markup
      * order.  Then its length and widest character are known, and it is copied into one new string. */
     Py_ssize_t n = 0, total = 0, taken = 0, p = 0, v = 0;
-    Py_UCS4 widest = Py_MAX(PyUnicode_MAX_CHAR_VALUE(plan->markup), PyUnicode_MAX_CHAR_VALUE(converted));
     const Py_ssize_t *pieces = plan->pieces.items, *runs = plan->runs.items, *values = plan->values.items;
     while (p < plan->pieces.count || v < plan->values.count) {
         int piece = v >= plan->values.count || (p < plan->pieces.count && pieces[4 * p] < values[3 * v]);
@@ -437,41 +506,6 @@ static PyObject *splice(PyObject *self, PyObject *args) {
         if (out_length == runs[3 * run + 2]) { /* the usual case: every piece keeps its span */
             out[n++] = (Piece){converted, out_start + offset, end - start};
             continue;
-        }
-        if (!cut[run]) { /* the length changed (s2twp: U盘 -> 隨身碟): the reference cuts this run */
-            Py_ssize_t first = runs[3 * run], pieces_in_run = runs[3 * run + 1];
-            PyObject *sources = PyList_New(pieces_in_run);
-            PyObject *whole = PyUnicode_Substring(converted, out_start, out_start + out_length);
-            if (!sources || !whole) {
-                Py_XDECREF(sources);
-                Py_XDECREF(whole);
-                goto done;
-            }
-            for (Py_ssize_t k = 0; k < pieces_in_run; k++) {
-                const Py_ssize_t *source_piece = pieces + 4 * (first + k);
-                PyObject *source = PyUnicode_Substring(plan->markup, source_piece[0], source_piece[1]);
-                if (!source) {
-                    Py_DECREF(sources);
-                    Py_DECREF(whole);
-                    goto done;
-                }
-                PyList_SET_ITEM(sources, k, source);
-            }
-            cut[run] = PyObject_CallFunctionObjArgs(map_run, sources, whole, NULL);
-            Py_DECREF(sources);
-            Py_DECREF(whole);
-            if (!cut[run]) goto done;
-            if (!PyList_Check(cut[run]) || PyList_GET_SIZE(cut[run]) != pieces_in_run) {
-                PyErr_SetString(PyExc_ValueError, "map_run must return one string per source piece");
-                goto done;
-            }
-            for (Py_ssize_t k = 0; k < pieces_in_run; k++) {
-                if (!PyUnicode_Check(PyList_GET_ITEM(cut[run], k))) {
-                    PyErr_SetString(PyExc_TypeError, "map_run must return strings");
-                    goto done;
-                }
-                widest = Py_MAX(widest, PyUnicode_MAX_CHAR_VALUE(PyList_GET_ITEM(cut[run], k)));
-            }
         }
         PyObject *share = PyList_GET_ITEM(cut[run], index);
         out[n++] = (Piece){share, 0, PyUnicode_GET_LENGTH(share)};
@@ -504,7 +538,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, "scan(markup, separator, skip_start, skip_end, readable_spans) -> (stream, plan)"},
-    {"splice", splice, METH_VARARGS, "splice(plan, converted, map_run) -> page"},
+    {"splice", splice, METH_VARARGS, "splice(plan, converted, map_runs) -> page"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -105,7 +105,7 @@ def convert_markup(markup: str, converter: Converter) -> str:
     separator = _separator_for(markup)
     if ACCELERATOR is not None:
         stream, plan = ACCELERATOR.scan(markup, separator, SKIP_START, SKIP_END, readable_spans)
-        page = ACCELERATOR.splice(plan, converter.convert(stream), partial(map_back, converter))
+        page = ACCELERATOR.splice(plan, converter.convert(stream), partial(map_back_all, converter))
     else:
         page = convert_in_python(markup, separator, converter)
     if SKIP_START in page:  # the markers' work is done
@@ -257,28 +257,30 @@ def readable_spans(tag: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def map_back(converter: Converter, sources: list[str], converted: str) -> list[str]:
+def map_back(converter: Converter, sources: list[str], converted: str, conversions=None) -> list[str]:
     """Split a run's converted text into one string per source piece.
 
     Most conversions keep the length, so each piece takes the same span of the output.  Where a
     conversion changes length (s2twp: U盘 -> 隨身碟), each boundary is found by converting the text
     before it and the text after it; a phrase that straddles the boundary goes whole to one piece.
-    Either way the pieces joined are exactly OpenCC's conversion of the run."""
-    if len(sources) == 1:
-        return [converted]
-    if len(converted) == sum(map(len, sources)):
+    Either way the pieces joined are exactly OpenCC's conversion of the run.  Those conversions come
+    from `conversions` (an iterator, see map_back_all) or from one batched OpenCC call for this run."""
+    texts = boundary_texts(sources, converted)
+    if not texts:
+        if len(sources) == 1:
+            return [converted]
         out, start = [], 0
         for source in sources:
             end = start + len(source)
             out.append(converted[start:end])
             start = end
         return out
-    whole = "".join(sources)
-    out, taken, offset = [], 0, 0
-    for source in sources[:-1]:
-        offset += len(source)
-        before = _common_prefix(converter.convert(whole[:offset]), converted)
-        after = len(converted) - _common_suffix(converter.convert(whole[offset:]), converted)
+    if conversions is None:
+        conversions = iter(convert_many(converter, texts))
+    out, taken = [], 0
+    for _ in sources[:-1]:
+        before = _common_prefix(next(conversions), converted)
+        after = len(converted) - _common_suffix(next(conversions), converted)
         before, after = max(before, taken), max(after, taken)
         # The straddling phrase goes to the earlier piece, unless that piece would otherwise keep text of
         # its own: so no piece that had text ends up empty where it can be helped (an empty link is unnamed).
@@ -287,6 +289,36 @@ def map_back(converter: Converter, sources: list[str], converted: str) -> list[s
         taken = boundary
     out.append(converted[taken:])
     return out
+
+
+def boundary_texts(sources: list[str], converted: str) -> list[str]:
+    """What map_back converts for a run: at each boundary between pieces, the text before it and the text
+    after it (nothing when the run has one piece or kept its length)."""
+    if len(sources) == 1 or len(converted) == sum(map(len, sources)):
+        return []
+    whole, offset, texts = "".join(sources), 0, []
+    for source in sources[:-1]:
+        offset += len(source)
+        texts += [whole[:offset], whole[offset:]]
+    return texts
+
+
+def map_back_all(converter: Converter, runs: list[tuple[list[str], str]]) -> list[list[str]]:
+    """map_back for many runs (sources, converted run), with every boundary of every run in one OpenCC call."""
+    conversions = iter(convert_many(converter, [text for sources, converted in runs
+                                                for text in boundary_texts(sources, converted)]))
+    return [map_back(converter, sources, converted, conversions) for sources, converted in runs]
+
+
+def convert_many(converter: Converter, texts: list[str]) -> list[str]:
+    """Each text converted on its own, in one OpenCC call: joined by a character none of them holds."""
+    if not texts:
+        return []
+    separator = _separator_for("".join(texts))
+    converted = converter.convert(separator.join(texts)).split(separator)
+    if len(converted) != len(texts):  # never guess which text lost a separator
+        return [converter.convert(text) for text in texts]
+    return converted
 
 
 def _common_suffix(a: str, b: str) -> int:
