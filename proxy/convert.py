@@ -16,9 +16,10 @@ from pathlib import Path
 
 import opencc
 
-# Paragraphs are batched into one OpenCC call, joined by a separator that no dictionary entry contains
-# (so no phrase can span it) and that can never occur in HTML text (XML forbids C0 controls).
-SEPARATOR = "\x1f"
+# Many strings go to OpenCC in one call, joined by a character no dictionary entry contains, so no phrase
+# can span two of them.  XML forbids C0 controls in text, but libxml2's HTML parser (and JSON) let them
+# through: then a noncharacter or a private-use character the text does not contain serves.
+SEPARATORS = "\x1f" + "".join(map(chr, range(0xFDD0, 0xFDF0))) + "".join(map(chr, range(0xF8FF, 0xDFFF, -1)))
 
 FORWARD_CONFIGS = ("s2t", "s2tw", "s2twp", "s2hk")
 # Traditional -> Simplified for the reverse path (what readers type in search boxes).
@@ -40,12 +41,22 @@ class Converter:
         """Convert many independent strings in one OpenCC call; each converts exactly as it would alone."""
         if not texts:
             return []
-        if any(SEPARATOR in t for t in texts):  # only possible for non-HTML input such as JSON strings
+        try:
+            separator = separator_for("".join(texts))
+        except ValueError:
             return [self.convert(t) for t in texts]
-        out = self.convert(SEPARATOR.join(texts)).split(SEPARATOR)
+        out = self.convert(separator.join(texts)).split(separator)
         if len(out) != len(texts):  # cannot happen with OpenCC's dictionaries; never risk misplacing text
             return [self.convert(t) for t in texts]
         return out
+
+
+def separator_for(text: str) -> str:
+    """A character of SEPARATORS that `text` does not contain."""
+    for separator in SEPARATORS:
+        if separator not in text:
+            return separator
+    raise ValueError("the text holds every separator character")
 
 
 @functools.lru_cache(maxsize=64)

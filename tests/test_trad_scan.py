@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from proxy import document
-from proxy.convert import get_converter
+from proxy.convert import get_converter, separator_for
 from proxy.transforms import trad_markup
 from proxy.transforms.trad import prepare_tree
 from tests.conftest import CORPUS, CORPUS_PAGES, FIXTURES, ROOT
@@ -53,7 +53,7 @@ def serialized(html: str) -> str:
 def both(markup: str, config: str) -> tuple[str, str, str]:
     """(reference page, accelerated page, the accelerator's stream), markers left in place."""
     converter = get_converter(config)
-    separator = trad_markup._separator_for(markup)
+    separator = separator_for(markup)
     reference = trad_markup.convert_in_python(markup, separator, converter)
     stream, plan = ACCELERATOR.scan(markup, separator, trad_markup.SKIP_START, trad_markup.SKIP_END,
                                     trad_markup.readable_spans)
@@ -69,7 +69,7 @@ def assert_same(markup: str, config: str, label: str) -> None:
         pytest.fail(f"{label} ({config}): first difference at {at}: accelerator "
                     f"{accelerated[max(0, at - 60):at + 60]!r} vs reference {reference[max(0, at - 60):at + 60]!r}")
     # What goes to OpenCC is exactly the text the benchmark's raw call converts, run for run.
-    assert stream.split(trad_markup._separator_for(markup)) == trad_markup.runs_of_text(markup) or not stream
+    assert stream.split(separator_for(markup)) == trad_markup.runs_of_text(markup) or not stream
 
 
 # Building blocks of generated pages: each is a hazard for one of the two implementations.
@@ -160,7 +160,7 @@ def test_edge_cases_come_out_the_same(markup):
 @needs_accelerator
 def test_a_converter_that_loses_a_separator_is_refused_not_misplaced():
     markup = serialized("<p>心理<b>发展</b></p><p>头发</p>")
-    separator = trad_markup._separator_for(markup)
+    separator = separator_for(markup)
     stream, plan = ACCELERATOR.scan(markup, separator, trad_markup.SKIP_START, trad_markup.SKIP_END,
                                     trad_markup.readable_spans)
     whole_runs = lambda runs: [[converted] for sources, converted in runs]  # noqa: E731 (one string per run)

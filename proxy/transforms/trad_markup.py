@@ -23,7 +23,7 @@ from functools import partial
 from itertools import accumulate, compress
 from operator import not_
 
-from ..convert import Converter
+from ..convert import Converter, separator_for
 
 # The compiled accelerator (_trad_scan.c), built by `pip install` where a C compiler is present; this
 # module's own code is the reference and the fallback.  A11Y_PROXY_NO_EXTENSIONS=1 turns it off.
@@ -55,10 +55,6 @@ _NONCE = secrets.token_hex(8)
 SKIP_START_TEXT, SKIP_END_TEXT = f"a11y-proxy-skip-{_NONCE}", f"/a11y-proxy-skip-{_NONCE}"  # comment texts
 SKIP_START, SKIP_END = f"<!--{SKIP_START_TEXT}-->", f"<!--{SKIP_END_TEXT}-->"
 COMMENT_LT = f"a11y-proxy-lt-{_NONCE}"  # "<" inside comments, until the markup step is done
-# Runs are joined by a character no dictionary entry contains, so no phrase can span two runs.  XML
-# forbids C0 controls in text, but libxml2's HTML parser lets them through: then a noncharacter or a
-# private-use character the page does not contain serves.
-_SEPARATORS = "\x1f" + "".join(map(chr, range(0xFDD0, 0xFDF0))) + "".join(map(chr, range(0xF8FF, 0xDFFF, -1)))
 
 
 def _alternation(words) -> str:
@@ -102,7 +98,7 @@ _TAG_NAME = re.compile(r"<([a-zA-Z][^\s/>]*)")
 
 def convert_markup(markup: str, converter: Converter) -> str:
     """Convert the text and readable attribute values of serialized markup; all else stays byte for byte."""
-    separator = _separator_for(markup)
+    separator = separator_for(markup)
     if ACCELERATOR is not None:
         stream, plan = ACCELERATOR.scan(markup, separator, SKIP_START, SKIP_END, readable_spans)
         page = ACCELERATOR.splice(plan, converter.convert(stream), partial(map_back_all, converter))
@@ -153,14 +149,7 @@ def runs_of_text(markup: str) -> list[str]:
     parts = _BREAK.split(markup)
     chunks = [chunk for chunk in parts[0::2] if not chunk.isascii()]
     runs = ["".join(_TAG.split(chunk)[0::2]) for chunk in chunks]
-    return runs + ReadableAttributes((parts, _TAG.split("".join(chunks))), _separator_for(markup)).values
-
-
-def _separator_for(markup: str) -> str:
-    for separator in _SEPARATORS:
-        if separator not in markup:
-            return separator
-    raise ValueError("the page holds every separator character; it is sent unconverted")
+    return runs + ReadableAttributes((parts, _TAG.split("".join(chunks))), separator_for(markup)).values
 
 
 def _compare_runs(stream: str, converted: str, separator: str, count: int):
@@ -276,7 +265,7 @@ def map_back(converter: Converter, sources: list[str], converted: str, conversio
             start = end
         return out
     if conversions is None:
-        conversions = iter(convert_many(converter, texts))
+        conversions = iter(converter.convert_many(texts))
     out, taken = [], 0
     for _ in sources[:-1]:
         before = _common_prefix(next(conversions), converted)
@@ -305,20 +294,9 @@ def boundary_texts(sources: list[str], converted: str) -> list[str]:
 
 def map_back_all(converter: Converter, runs: list[tuple[list[str], str]]) -> list[list[str]]:
     """map_back for many runs (sources, converted run), with every boundary of every run in one OpenCC call."""
-    conversions = iter(convert_many(converter, [text for sources, converted in runs
+    conversions = iter(converter.convert_many([text for sources, converted in runs
                                                 for text in boundary_texts(sources, converted)]))
     return [map_back(converter, sources, converted, conversions) for sources, converted in runs]
-
-
-def convert_many(converter: Converter, texts: list[str]) -> list[str]:
-    """Each text converted on its own, in one OpenCC call: joined by a character none of them holds."""
-    if not texts:
-        return []
-    separator = _separator_for("".join(texts))
-    converted = converter.convert(separator.join(texts)).split(separator)
-    if len(converted) != len(texts):  # never guess which text lost a separator
-        return [converter.convert(text) for text in texts]
-    return converted
 
 
 def _common_suffix(a: str, b: str) -> int:
