@@ -383,6 +383,14 @@ typedef struct {
     Py_ssize_t start, length;
 } Piece;
 
+/* Segment k of the converted stream runs from bounds[k] to bounds[k + 1] - 1 (its separator). */
+static Py_ssize_t segment_length(const Py_ssize_t *bounds, Py_ssize_t k) { return bounds[k + 1] - 1 - bounds[k]; }
+
+/* Whether a run came back from OpenCC as long as it went (the usual case: every piece keeps its span). */
+static int kept_length(const Plan *plan, const Py_ssize_t *bounds, Py_ssize_t run) {
+    return segment_length(bounds, run) == plan->runs.items[3 * run + 2];
+}
+
 /* The runs whose length changed (s2twp: U盘 -> 隨身碟) are cut by the reference's Python, all of them in one
  * call: map_runs([(sources, converted run), ...]) -> one list of strings per run, one string per piece. */
 static int cut_changed_runs(const Plan *plan, PyObject *converted, const Py_ssize_t *bounds, PyObject *map_runs,
@@ -392,8 +400,7 @@ static int cut_changed_runs(const Plan *plan, PyObject *converted, const Py_ssiz
     int status = -1;
     if (!jobs) return -1;
     for (Py_ssize_t run = 0; run < plan->runs.count; run++) {
-        Py_ssize_t out_start = bounds[run], out_length = bounds[run + 1] - 1 - out_start;
-        if (out_length == runs[3 * run + 2]) continue;
+        if (kept_length(plan, bounds, run)) continue;
         Py_ssize_t first = runs[3 * run], count = runs[3 * run + 1];
         PyObject *sources = PyList_New(count), *whole = NULL, *job = NULL;
         if (!sources) goto done;
@@ -406,7 +413,7 @@ static int cut_changed_runs(const Plan *plan, PyObject *converted, const Py_ssiz
             }
             PyList_SET_ITEM(sources, k, source);
         }
-        whole = PyUnicode_Substring(converted, out_start, out_start + out_length);
+        whole = PyUnicode_Substring(converted, bounds[run], bounds[run] + segment_length(bounds, run));
         job = whole ? PyTuple_Pack(2, sources, whole) : NULL;
         Py_DECREF(sources);
         Py_XDECREF(whole);
@@ -428,7 +435,7 @@ static int cut_changed_runs(const Plan *plan, PyObject *converted, const Py_ssiz
     }
     Py_ssize_t job_index = 0;
     for (Py_ssize_t run = 0; run < plan->runs.count; run++) {
-        if (bounds[run + 1] - 1 - bounds[run] == runs[3 * run + 2]) continue;
+        if (kept_length(plan, bounds, run)) continue;
         PyObject *answer = PyList_GET_ITEM(answers, job_index++);
         if (!PyList_Check(answer) || PyList_GET_SIZE(answer) != runs[3 * run + 1]) {
             PyErr_SetString(PyExc_ValueError, "map_runs must return one string per source piece");
@@ -498,13 +505,12 @@ static PyObject *splice(PyObject *self, PyObject *args) {
         taken = end;
         if (!piece) {
             Py_ssize_t segment = values[3 * v++ + 2];
-            out[n++] = (Piece){converted, bounds[segment], bounds[segment + 1] - 1 - bounds[segment]};
+            out[n++] = (Piece){converted, bounds[segment], segment_length(bounds, segment)};
             continue;
         }
         Py_ssize_t run = pieces[4 * p + 2], offset = pieces[4 * p + 3], index = p++ - runs[3 * run];
-        Py_ssize_t out_start = bounds[run], out_length = bounds[run + 1] - 1 - out_start;
-        if (out_length == runs[3 * run + 2]) { /* the usual case: every piece keeps its span */
-            out[n++] = (Piece){converted, out_start + offset, end - start};
+        if (kept_length(plan, bounds, run)) {
+            out[n++] = (Piece){converted, bounds[run] + offset, end - start};
             continue;
         }
         PyObject *share = PyList_GET_ITEM(cut[run], index);

@@ -35,8 +35,9 @@ _SIMPLIFIED_LANG = re.compile(r"^(zh|cmn)(-(cn|sg|my|hans(-\w+)?))?$", re.I)
 
 DEFAULT_NOTICE = "本页由简体中文自动转换为繁体中文，仅供参考，内容以简体原文为准。"
 NOTICE_CLASS = "a11y-proxy-trad-notice"
-SKIP_MARK = "data-a11y-skip-trad"
-VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr keygen frame basefont".split())  # set by rules (skip_trad) and by the proxy's own markup
+SKIP_MARK = "data-a11y-skip-trad"  # set by rules (skip_trad) and by the proxy's own markup
+# Elements without content: a skipped one gets its end marker after it, not inside.
+VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr keygen frame basefont".split())
 
 # Attribute-axis queries, one per attribute: libxml2 answers each in a fraction of a millisecond, where a
 # predicate such as //*[@a or @b] costs ten times more on a large page.
