@@ -249,6 +249,16 @@ def squash(text: str | None) -> str:
     return _SPACES.sub(" ", text or "").strip()
 
 
+# Between a page's own title and the site's name in <title>: '文章标题_示范市人民政府', 'A | B', 'A - B'.
+_TITLE_SEPARATORS = re.compile(r"\s*(?:[_|｜—–]+|\s-\s|--+|－)\s*")
+
+
+def title_parts(root) -> list[str]:
+    """The parts of the page's <title>, split where portals join the page's title and the site's name."""
+    title = root.find("head/title")
+    return [part for part in _TITLE_SEPARATORS.split(squash(title.text if title is not None else "")) if part]
+
+
 def text_of(el, limit: int = 200) -> str:
     """The rendered-ish text of el (scripts, styles and hidden parts left out), whitespace squashed."""
     parts: list[str] = []

@@ -29,7 +29,8 @@ from lxml import etree
 from ..document import Document
 from ..pipeline import Page
 from .aria import (HEADINGS, SINGLE_ROLES, TOP_LEVEL_ROLES, WHY, Measure, RepairTransform, Repairs, can_wrap, chars,
-                   explicit_role, find_landmarks, heuristic, place_landmark, squash, tag_of, text_of, wrap, wrap_text)
+                   explicit_role, find_landmarks, heuristic, place_landmark, squash, tag_of, text_of, title_parts, wrap,
+                   wrap_text)
 
 FOOTER_TEXT = re.compile(r"版权所有|版权归|版权：|ICP备|ICP证|网站标识码|网站识别码|主办单位|主办：|承办单位|承办：|"
                          r"技术支持|公网安备|Copyright|©|All\s+Rights\s+Reserved", re.I)
@@ -55,7 +56,6 @@ _LOGO = re.compile(r"logo|biaoshi", re.I)
 _SEARCH_WORDS = re.compile(r"搜索|检索|搜\s*索|search|sousuo|query|jiansuo", re.I)
 _TITLE_CLASS = re.compile(r"tit|title|hd|head|bt|caption|name|lm", re.I)
 _LIVE_ROLES = frozenset({"dialog", "alertdialog", "alert", "log", "status", "marquee", "timer"})
-_TITLE_SEPARATORS = re.compile(r"\s*(?:[_|｜—–]+|\s-\s|--+|－)\s*")
 _DEFAULT_NAMES = {"navigation": "导航", "search": "站内搜索", "complementary": "侧栏", "region": "其他内容",
                   "form": "表单"}
 
@@ -482,9 +482,7 @@ class Segmenter:
                 text = text_of(heading, 60)
                 if text and self.visible(heading):
                     return text
-        title = self.doc.root.find("head/title")
-        text = squash(title.text if title is not None else "")
-        parts = [p for p in _TITLE_SEPARATORS.split(text) if p]
+        parts = title_parts(self.doc.root)
         if len(parts) > 1:
             parts = sorted(parts[:-1], key=len, reverse=True) if len(parts) > 2 else parts[:1]
         name = parts[0] if parts else ""

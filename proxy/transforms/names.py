@@ -17,7 +17,7 @@ from lxml import etree
 from ..document import Document
 from ..pipeline import Page
 from .aria import (MAIN_LANDMARK, RepairTransform, Repairs, explicit_role, heuristic, hidden, iter_elements, squash,
-                   tag_of, text_of)
+                   tag_of, text_of, title_parts)
 
 _DECORATIVE_FILE = re.compile(
     r"(?:^|[/_\-.])(?:spacer|space|blank|pixel|px|dot|dian|line|xian|kong|transparent|touming|clear|shim|1x1|"
@@ -51,7 +51,6 @@ _SITE_HOSTS = {"www.gov.cn": "中国政府网", "gov.cn": "中国政府网", "ww
                "zwfw.gov.cn": "全国一体化政务服务平台", "gjzwfw.gov.cn": "国家政务服务平台"}
 _LOGO = re.compile(r"logo|biaoshi", re.I)
 _CONTENT_BOX = re.compile(r"content|article|zhengwen|(?:^|[\s_\-])zw|detail|text|trs_?editor|main|news|info", re.I)
-_TITLE_SEPARATORS = re.compile(r"\s*(?:[_|｜—–]+|\s-\s|--+|－)\s*")
 _GOV_NAME = re.compile(r"人民政府|政府|局|委员会|委|厅|部|办公室|中心|法院|检察院|医院|大学|学院|门户|网$")
 _FIELD_HINTS = [
     (re.compile(r"^(?:q|wd|kw|key|keys|keyword|keywords|searchword|search|query|sw|text|title)$|search|sousuo|keyword",
@@ -76,11 +75,7 @@ _NO_NAME_INPUTS = frozenset({"hidden", "submit", "reset", "button", "image"})
 
 def site_name(doc: Document) -> str:
     """The portal's name, from its <title> ('文章标题_示范市人民政府' -> '示范市人民政府')."""
-    title = doc.root.find("head/title")
-    text = squash(title.text if title is not None else "")
-    if not text:
-        return ""
-    parts = [p for p in _TITLE_SEPARATORS.split(text) if p]
+    parts = title_parts(doc.root)
     for part in reversed(parts):
         if _GOV_NAME.search(part):
             return part
