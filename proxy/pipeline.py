@@ -8,6 +8,9 @@ benchmarks alike.
 from __future__ import annotations
 
 import logging
+import math
+import re
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +37,8 @@ class Page:
     source_charset: str = "utf-8"  # the charset the upstream sent the page in (forms keep submitting in it)
     public_origin: str = ""  # "https://a11y.example.gov.cn" as the reader reached us, when known
     in_frame: bool = False  # the browser loads this page into an <iframe>/<frame> (Sec-Fetch-Dest)
+    fragment: bool = False  # a piece of HTML a script fetched (a list, a panel): it must stay a piece
+    deadline: float = math.inf  # time.monotonic() after which the render gives up (the page goes out as sent)
 
     @property
     def public_path(self) -> str:
@@ -68,6 +73,29 @@ def proxy_asset_url(doc: document.Document, page: Page, path: str) -> str:
     return path
 
 
+class Stateless:
+    """Base of every transform.  One transform object serves every page, on every executor thread at once,
+    so it must hold nothing about the page it is working on: what a page needs lives in objects created
+    inside ``apply`` and passed down.  The pipeline seals its transforms; setting an attribute on a sealed
+    one raises, so per-page state is caught by the first test that renders a page, not by a reader who
+    sees another reader's text."""
+
+    _sealed = False
+
+    def __setattr__(self, name: str, value) -> None:
+        if self._sealed:
+            raise AttributeError(f"{type(self).__name__}.{name}: transforms are shared by concurrent pages and "
+                                 "must not store per-page state (keep it in an object made inside apply)")
+        object.__setattr__(self, name, value)
+
+    def seal(self) -> None:
+        object.__setattr__(self, "_sealed", True)
+
+
+class OverBudget(Exception):
+    """The page took longer than its time budget; it goes out as the upstream sent it."""
+
+
 class Transform(Protocol):
     name: str
 
@@ -77,23 +105,58 @@ class Transform(Protocol):
 
     # Optional: a step on the serialized page, after every transform's tree step, e.g.
     # def apply_markup(self, markup: str, page: Page) -> str: ...
+    # Optional: `fragment_safe = True` for the few transforms that also run on HTML fragments (see render).
 
 
 class Pipeline:
     def __init__(self, transforms: list[Transform]):
-        self.transforms = transforms
+        for transform in transforms:
+            if not isinstance(transform, Stateless):
+                raise TypeError(f"{transform!r}: transforms derive from pipeline.Stateless")
+            transform.seal()
+        self.transforms = tuple(transforms)
 
     def render(self, html: str, page: Page) -> str:
-        """Transform page text.  Raises ValueError if the text cannot be parsed as HTML."""
+        """Transform page text.  Raises ValueError if the text cannot be parsed as HTML, OverBudget when
+        page.deadline passes (checked between transforms: each is linear in the page, so it overruns by
+        at most one transform's time)."""
+        if page.fragment:
+            return self.render_fragment(html, page)
         doc = document.parse(html)
         enabled = [transform for transform in self.transforms if transform.enabled(page.modes)]
+        return self._run(doc, page, enabled)
+
+    def render_fragment(self, html: str, page: Page) -> str:
+        """A fragment (what a script fetched to put into a page that is already rewritten) gets only what
+        keeps it working in the reader's modes: links kept on the proxy, Traditional script.  Nothing is
+        added (no toolbar, no landmarks, no <head>): a whole page a script fetched is treated the same."""
+        enabled = [transform for transform in self.transforms
+                   if getattr(transform, "fragment_safe", False) and transform.enabled(page.modes)]
+        if is_whole_document(html):
+            return self._run(document.parse(html), page, enabled)
+        doc, container = document.parse_fragment(html)
+        return self._run(doc, page, enabled, container)
+
+    def _run(self, doc: document.Document, page: Page, enabled: list, container=None) -> str:
         for transform in enabled:
+            if time.monotonic() > page.deadline:
+                raise OverBudget(f"over budget before {transform.name}")
             transform.apply(doc, page)
-        markup = document.serialize(doc)
+        markup = document.serialize(doc) if container is None else document.serialize_children(container)
         for transform in enabled:
             if hasattr(transform, "apply_markup"):
+                if time.monotonic() > page.deadline:
+                    raise OverBudget(f"over budget before {transform.name}'s markup step")
                 markup = transform.apply_markup(markup, page)
         return markup
+
+
+# A whole page names one of these somewhere (a fragment never does; a page may omit them all but a title).
+_DOCUMENT_TAG = re.compile(r"<(?:!doctype|html|head|body|title|frameset)[\s>/]", re.I)
+
+
+def is_whole_document(html: str) -> bool:
+    return _DOCUMENT_TAG.search(html) is not None
 
 
 def default_transforms(settings: Settings) -> list[Transform]:

@@ -14,6 +14,7 @@ from typing import Iterator
 from lxml import etree
 
 from ..modes import Modes
+from ..pipeline import Stateless
 
 # --- ARIA and HTML semantics --------------------------------------------------------------------------
 
@@ -456,7 +457,7 @@ class Repairs:
             self.page.notes.append(f"{self.transform}: {self.count} repair(s)")
 
 
-class RepairTransform:
+class RepairTransform(Stateless):
     """Base of the repair transforms: on in every mode; `explaining()` gives the debug view's variant,
     which leaves provenance attributes on each repaired element."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ..document import Document, set_charset_utf8
 from ..modes import Modes
-from ..pipeline import Page
+from ..pipeline import Page, Stateless
 
 
-class DeclareUtf8:
+class DeclareUtf8(Stateless):
     name = "charset"
+    fragment_safe = True
 
     def enabled(self, modes: Modes) -> bool:
         return True

@@ -40,7 +40,7 @@ from lxml import etree
 
 from ..document import Document
 from ..modes import Modes
-from ..pipeline import Page, proxy_asset_url
+from ..pipeline import Page, proxy_asset_url, Stateless
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 LAYER = "a11y-proxy-contrast"
@@ -204,7 +204,7 @@ def opaque(css: str) -> str:
     return _PARTIAL_OPACITY.sub(fix, css)
 
 
-class HighContrast:
+class HighContrast(Stateless):
     name = "contrast"
 
     def enabled(self, modes: Modes) -> bool:

@@ -15,7 +15,7 @@ from lxml import etree
 
 from ..document import Document
 from ..modes import Modes
-from ..pipeline import Page, Pipeline, Transform, default_transforms
+from ..pipeline import Page, Pipeline, Transform, default_transforms, Stateless
 from ..settings import Settings
 from .aria import KIND, WHY, RepairTransform, describe, iter_elements, tag_of
 from .skiplink import add_style
@@ -39,7 +39,7 @@ STYLE = f"""
 """
 
 
-class DebugOverlay:
+class DebugOverlay(Stateless):
     """Outlines, badges and a legend for every element a repair touched (debug view only)."""
 
     name = "debug"

@@ -14,7 +14,7 @@ from lxml import etree
 from ..css import FONT_SIZE_ATTRIBUTE_PX, Scale, rewrite_style_attribute, rewrite_stylesheet
 from ..document import Document
 from ..modes import Modes
-from ..pipeline import Page, proxy_asset_url
+from ..pipeline import Page, proxy_asset_url, Stateless
 from .aria import drop
 from .links import links_for
 
@@ -40,7 +40,7 @@ def elder_stylesheet(text: str, page: Page) -> str:
                               lambda url, is_import: links.rewrite(url, navigational=is_import))
 
 
-class ElderMode:
+class ElderMode(Stateless):
     name = "elder"
 
     def enabled(self, modes: Modes) -> bool:

@@ -12,7 +12,7 @@ from lxml import etree
 
 from ..document import Document
 from ..modes import Modes
-from ..pipeline import Page
+from ..pipeline import Page, Stateless
 from ..urls import UpstreamLinks
 
 # (attribute, navigational?) per element.  Navigational URLs keep the mode prefix.
@@ -46,8 +46,9 @@ def links_for(page: Page) -> UpstreamLinks:
     return UpstreamLinks(page.settings.upstream_hosts(), page.prefix)
 
 
-class KeepReaderOnProxy:
+class KeepReaderOnProxy(Stateless):
     name = "links"
+    fragment_safe = True
 
     def enabled(self, modes: Modes) -> bool:
         return True

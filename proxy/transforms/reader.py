@@ -49,7 +49,7 @@ from lxml import etree
 
 from ..document import Document
 from ..modes import Modes
-from ..pipeline import Page, proxy_asset_url
+from ..pipeline import Page, proxy_asset_url, Stateless
 from .aria import drop as drop_element
 from ..urls import mode_prefix
 
@@ -1017,7 +1017,7 @@ def full_page_href(page: Page) -> str:
     return f"/-/toggle/reader?next={quote(path, safe='/')}"
 
 
-class ReaderView:
+class ReaderView(Stateless):
     name = "reader"
 
     def enabled(self, modes: Modes) -> bool:

@@ -45,7 +45,7 @@ from lxml import etree
 
 from ..document import Document
 from ..modes import CONTRAST_SCHEMES, ELDER_STEPS, PLAIN, Modes
-from ..pipeline import Page, proxy_asset_url
+from ..pipeline import Page, proxy_asset_url, Stateless
 from .contrast import SCHEMES
 
 TOOLBAR_ID = "a11y-proxy-toolbar"
@@ -103,7 +103,7 @@ def _site_variant(page: Page) -> str:
     return page.rules.trad.variant or page.settings.trad_variant
 
 
-class Toolbar:
+class Toolbar(Stateless):
     name = "toolbar"
 
     def enabled(self, modes: Modes) -> bool:
@@ -260,7 +260,7 @@ def build(page: Page, ordered_focus: bool = False) -> etree._Element:
     return etree.fromstring(markup(page, ordered_focus))
 
 
-class ToolbarNotice:
+class ToolbarNotice(Stateless):
     """Runs right after TraditionalScript: moves its machine-conversion notice into the toolbar."""
 
     name = "toolbar-notice"

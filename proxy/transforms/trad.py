@@ -21,7 +21,7 @@ from lxml import etree
 from ..convert import LANG_TAGS, get_converter
 from ..document import Document, serialize
 from ..modes import Modes
-from ..pipeline import Page
+from ..pipeline import Page, Stateless
 from .trad_markup import COMMENT_LT, RAW_TEXT_TAGS, SKIP_END_TEXT, SKIP_START_TEXT, convert_markup
 
 # Never converted: code, program text, things submitted back to the server, and embedded languages.
@@ -140,8 +140,9 @@ def _set_languages(root: etree._Element, config: str, langs: list, skipped: set)
                 element.set("xml:lang", tag)
 
 
-class TraditionalScript:
+class TraditionalScript(Stateless):
     name = "trad"
+    fragment_safe = True  # a list fetched by script is converted like the page it goes into
 
     def enabled(self, modes: Modes) -> bool:
         return modes.trad is not None
@@ -151,7 +152,8 @@ class TraditionalScript:
         options = page.rules.trad
         skip = {element for rule in options.skip for element in rule.xpath(doc.root)}
         _protect_option_values(doc.root)
-        self._insert_notice(doc, options.notice)
+        if not page.fragment:  # the page a fragment goes into has its notice already
+            self._insert_notice(doc, options.notice)
         langs = _LANG(doc.root)  # one query for both uses: each whole-tree query costs on a large page
         skipped = prepare_tree(doc.root, skip, langs)
         _set_languages(doc.root, page.trad_config, langs, skipped)
