@@ -49,13 +49,21 @@ def _log_trad_accelerator() -> None:
 
 def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Application:
     # client_max_size only limits bodies the app reads itself; proxied bodies are streamed, never read whole.
-    app = web.Application(client_max_size=settings.limits.search_body_max_bytes)
+    app = web.Application(client_max_size=settings.limits.search_body_max_bytes, handler_args={
+        # A connection that has not sent a whole request head within client_idle is closed: aiohttp starts
+        # its keep-alive timer when the connection opens, and partial header bytes do not restart it.
+        "keepalive_timeout": settings.timeouts.client_idle,
+        # One header line (and the request line) up to 8 KiB, at most 100 of them; the sum is
+        # limits.request_headers_bytes, checked per request (nginx: large_client_header_buffers 4 8k).
+        "max_line_size": 8190, "max_field_size": 8190, "max_headers": 100,
+    })
     app[SETTINGS] = settings
     app[PIPELINE] = pipeline or build_pipeline(settings)
     app[METRICS] = Metrics()
     app[RULES] = RulesStore(settings.rules_dir)
     app[RULES].load()  # at construction, so a broken rules folder is reported before the server listens
     _log_trad_accelerator()
+    app.on_startup.append(_quiet_accept_errors)
     app.on_startup.append(_start_client)
     app.on_startup.append(_watch_rules)
     app.on_cleanup.append(_close_client)
@@ -65,11 +73,13 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Appl
     app.router.add_get("/-/metrics", metrics)
     app.router.add_get("/-/set/{modes}", set_modes)
     app.router.add_get("/-/toggle/{token}", toggle_mode)
-    app.router.add_get("/-/debug{tail:(?:/.*)?}", debug_view)
+    if settings.debug_view:  # off: /-/debug/ is just an unknown mode (404)
+        app.router.add_get(r"/-/debug{tail:(?:/[\s\S]*)?}", debug_view)
     if STATIC_DIR.is_dir():
         app.router.add_static("/-/static/", STATIC_DIR, append_version=False)
     # Everything else, including /-/<modes>/... (valid or not: the proxy reports unknown modes), is proxied.
-    app.router.add_route("*", "/{tail:.*}", forward)
+    # [\s\S], not '.': a path may hold an encoded newline (%0A), which is still the portal's to answer.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", forward)
     return app
 
 
@@ -83,13 +93,42 @@ async def _start_client(app: web.Application) -> None:
     client = aiohttp.ClientSession(
         connector=connector, timeout=timeout, auto_decompress=False,  # bytes pass through as the upstream sent them
         cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to each reader, never to the proxy
+        # aiohttp reads a response ahead until twice read_bufsize is buffered: that is the read-ahead that
+        # lets a response up to response_buffer_bytes free its upstream connection before a slow reader takes it.
+        read_bufsize=max(64 * 1024, settings.limits.response_buffer_bytes // 2),
         skip_auto_headers=("User-Agent",), trust_env=False)
     app[CLIENT] = client
-    app[EXECUTOR] = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="pipeline")
+    # Threads, not only one per core: a page that runs up to its time budget must not hold up small pages.
+    app[EXECUTOR] = ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2)), thread_name_prefix="pipeline")
     variant_key = hashlib.sha1(f"{__version__}|{settings}".encode()).hexdigest()
     app[PROXY] = Proxy(settings, app[PIPELINE], client, app[METRICS], app[RULES], variant_key, app[EXECUTOR])
     app[DEBUG_PROXY] = Proxy(settings, build_debug_pipeline(settings), client, app[METRICS], app[RULES],
                              variant_key + "-debug", app[EXECUTOR])
+
+
+async def _quiet_accept_errors(app: web.Application) -> None:
+    """Out of file descriptors, asyncio logs every failed accept() with a traceback: tens of thousands of lines
+    a minute under a connection flood.  Count them all, log one line every ten seconds."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    last_logged = [float("-inf"), 0]  # time of the last line, failures since
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        if context.get("message", "").startswith("socket.accept() out of system resource"):
+            app[METRICS].accept_errors.inc()
+            last_logged[1] += 1
+            now = loop.time()
+            if now - last_logged[0] >= 10:
+                log.error("cannot accept new connections: %s (%d time(s) since the last report); raise the open "
+                          "files limit (ulimit -n) or add replicas", context.get("exception"), last_logged[1])
+                last_logged[:] = [now, 0]
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 async def _watch_rules(app: web.Application) -> None:
@@ -146,6 +185,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    if not request.app[SETTINGS].may_read_metrics(request.remote):
+        raise web.HTTPForbidden(text="metrics are not open to this address (metrics_allow)\n")
     body, content_type = request.app[METRICS].exposition()
     response = web.Response(body=body, headers={"Cache-Control": "no-store"})
     response.headers["Content-Type"] = content_type

@@ -25,7 +25,7 @@ from .headers import (add_vary, etag_suffix, rewrite_response_headers, strip_hop
 from .metrics import Metrics
 from .modes import Modes, UnknownMode, parse as parse_modes
 from .convert import get_converter, reverse_config
-from .pipeline import Page, Pipeline, trad_config_for
+from .pipeline import OverBudget, Page, Pipeline, is_whole_document, trad_config_for
 from .search import path_matches, simplify_pairs
 from .transforms.stylesheets import linked_stylesheet
 from .transforms.trad import converter_for
@@ -43,6 +43,9 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SNIFFABLE_TYPES = ("", "text/plain", "application/octet-stream")
 _HTML_SIGNATURE = re.compile(
     rb"^\s*<(?:!doctype\s+html|html|head|body|script|iframe|h1|div|font|table|a|style|title|b|br|p|!--)[\s>/]", re.I)
+# Items of a list or table with nothing around them can only be a piece of a page, whoever asked for them.
+_LIST_PIECE = re.compile(r"\ufeff?\s*(?:<!--.*?-->\s*)*<(?:li|tr|td|th|tbody|thead|option|optgroup|dd|dt)[\s>]",
+                         re.I | re.S)
 _PAGE_LIKE_PATH = re.compile(r"(/|\.s?html?|\.jsp|\.aspx?|\.php|/[^./]*)$", re.I)
 
 
@@ -92,6 +95,42 @@ def is_navigation(request: web.Request) -> bool:
     return "text/html" in request.headers.get("Accept", "")
 
 
+def fetched_by_script(request: web.Request) -> bool:
+    """XHR/fetch: what comes back goes into a page already rewritten, by the page's own script."""
+    return request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest" \
+        or request.headers.get("Sec-Fetch-Dest") == "empty"
+
+
+class ClientTooSlow(Exception):
+    """The reader stalled: sending us a request body (kind 'body') or taking our response ('send')."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+class MemoryBudget:
+    """Bytes of HTML held for rewriting by all requests of this process together (limits.transform_memory_bytes).
+
+    Touched only from the event loop's thread, so plain integers suffice."""
+
+    def __init__(self, capacity: int, gauge):
+        self.capacity = capacity
+        self.held = 0
+        self.gauge = gauge
+
+    def take(self, size: int) -> bool:
+        if self.held + size > self.capacity:
+            return False
+        self.held += size
+        self.gauge.set(self.held)
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.held -= size
+        self.gauge.set(self.held)
+
+
 class Redirect(Exception):
     def __init__(self, location: str, vary_cookie: bool):
         self.location = location
@@ -132,12 +171,19 @@ class Proxy:
         self.rules = rules
         self.variant_key = variant_key  # proxy version + settings: with the rules version, part of every ETag
         self.executor = executor
+        self.memory = MemoryBudget(settings.limits.transform_memory_bytes, metrics.transform_bytes_held)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         settings = self.settings
         # Absolute-form targets ("GET http://elsewhere/ HTTP/1.1") are what open proxies follow: refuse.
         if not request.raw_path.startswith("/"):
             return self.own_page(400, pages.bad_request("此服务不是通用代理，不接受绝对地址请求。"), Modes())
+        header_bytes = sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
+        if header_bytes > settings.limits.request_headers_bytes:
+            log.info("request headers of %d bytes refused (limits.request_headers_bytes %d)", header_bytes,
+                     settings.limits.request_headers_bytes)
+            self.metrics.responses.labels("refused-headers").inc()
+            return self.own_page(431, pages.bad_request("请求头过大。"), Modes())
         host_header = public_host_header(request, settings)
         host = settings.host_for(host_header)
         if host is None:
@@ -167,17 +213,24 @@ class Proxy:
             value = upstream_if_none_match(headers.pop("If-None-Match"), suffix)
             if value:
                 headers["If-None-Match"] = value
-        body = request.content if request.body_exists else None
+        try:  # a small body is read whole before an upstream connection is taken: see request_body
+            body = await self.request_body(request)
+        except ClientTooSlow:
+            return self.client_too_slow(request, route)
         path_qs = route.path_qs
         if route.modes.trad is not None:  # what the reader typed in Traditional goes back in Simplified
-            path_qs, body = await self.simplify_search(request, route, headers, body)
+            path_qs, body = self.simplify_search(request, route, headers, body)
         upstream_url = URL(settings.upstream_origin + path_qs, encoded=True)
 
         started = time.monotonic()
         try:
             upstream = await self.client.request(
                 request.method, upstream_url, headers=headers, data=body, allow_redirects=False)
+        except ClientTooSlow:
+            return self.client_too_slow(request, route)
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+            log.warning("upstream %s: no response within the timeouts (connect %ss, read %ss)", upstream_url,
+                        settings.timeouts.connect, settings.timeouts.read)
             self.metrics.upstream_errors.labels("timeout").inc()
             return self.own_page(504, pages.upstream_failed(504, with_prefix(route.path_qs, route.prefix)), route.modes,
                                  upstream_url)
@@ -200,21 +253,25 @@ class Proxy:
         rewrite_response_headers(headers, links=links, request_url=upstream_url, public_host=host_header,
                                  public_scheme=scheme)
         headers.add("Via", f"{upstream.version.major}.{upstream.version.minor} a11y-proxy")
-        if upstream.status == 304 and own_etag_asked and "ETag" in headers:
-            headers["ETag"] = transformed_etag(headers["ETag"], suffix)
+        if upstream.status == 304 and own_etag_asked:
+            # A revalidation of a page we rewrote: the 304 carries the same ETag and Vary as the 200 did.
+            if "ETag" in headers:
+                headers["ETag"] = transformed_etag(headers["ETag"], suffix)
+            add_vary(headers, *self.page_vary(route))
 
         page_rules = self.page_rules(upstream_url)
         kind = self.decide(request, upstream, route, page_rules)
         if kind is None:
             if _is_html_type(upstream.headers.get("Content-Type", "")) and upstream.status not in (206, 304):
-                # HEAD of a page: describe what GET would send (UTF-8, our ETag, length unknown).
+                # HEAD of a page: describe what GET would send (UTF-8, our ETag, length unknown, same Vary).
                 if request.method == "HEAD":
                     headers.popall("Content-Length", None)
                     headers.popall("Content-Encoding", None)
                     headers["Content-Type"] = "text/html; charset=utf-8"
                     if "ETag" in headers:
                         headers["ETag"] = transformed_etag(headers["ETag"], suffix)
-                if route.from_cookie_or_host:
+                    add_vary(headers, *self.page_vary(route))
+                elif route.from_cookie_or_host:
                     add_vary(headers, "Cookie")
             self.metrics.responses.labels("stream").inc()
             return await self.stream(request, upstream, headers, b"")
@@ -227,18 +284,44 @@ class Proxy:
                         upstream.content_length)
             self.metrics.responses.labels("stream-oversize").inc()
             return await self.stream(request, upstream, headers, b"")
+        taken = 0
         try:
-            raw, complete = await self.read_bounded(upstream, limit)
-        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-            status = 504 if isinstance(exc, asyncio.TimeoutError) else 502
-            log.warning("%s: reading the page failed: %r", upstream_url, exc)
-            self.metrics.upstream_errors.labels("timeout" if status == 504 else "read").inc()
-            return self.own_page(status, pages.upstream_failed(status, with_prefix(route.path_qs, route.prefix)),
-                                 route.modes, upstream_url)
-        if not complete:
-            log.warning("%s: HTML over html_max_bytes (%d); streamed untransformed", upstream_url, limit)
-            self.metrics.responses.labels("stream-oversize").inc()
-            return await self.stream(request, upstream, headers, raw)
+            if kind == "sniff":
+                # An untyped response may be a download: decide on the first bytes that arrive, never hold it.
+                first = await upstream.content.readany()
+                prefix = codec.decompress_prefix(first, upstream.headers.get("Content-Encoding"), 1024)
+                if not _HTML_SIGNATURE.match(prefix[:1024]):
+                    self.metrics.responses.labels("stream").inc()
+                    return await self.stream(request, upstream, headers, first)
+            else:
+                first = b""
+            try:
+                raw, complete, taken = await self.read_bounded(upstream, limit, first)
+            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                status = 504 if isinstance(exc, asyncio.TimeoutError) else 502
+                log.warning("%s: reading the page failed: %r", upstream_url, exc)
+                self.metrics.upstream_errors.labels("timeout" if status == 504 else "read").inc()
+                return self.own_page(status, pages.upstream_failed(status, with_prefix(route.path_qs, route.prefix)),
+                                     route.modes, upstream_url)
+            if not complete:
+                if len(raw) > limit:
+                    log.warning("%s: HTML over html_max_bytes (%d); streamed untransformed", upstream_url, limit)
+                    self.metrics.responses.labels("stream-oversize").inc()
+                else:
+                    log.warning("%s: %d bytes of HTML already held for rewriting (limits.transform_memory_bytes); "
+                                "streamed untransformed", upstream_url, self.memory.held)
+                    self.metrics.responses.labels("stream-memory").inc()
+                return await self.stream(request, upstream, headers, raw)
+            return await self.rewrite(request, route, upstream, upstream_url, headers, kind, raw, limit, page_rules,
+                                      host_header, scheme, suffix)
+        finally:
+            self.memory.give_back(taken)
+
+    async def rewrite(self, request, route: Route, upstream: aiohttp.ClientResponse, upstream_url: URL,
+                      headers: CIMultiDict, kind: str, raw: bytes, limit: int, page_rules: PageRules,
+                      host_header: str, scheme: str, suffix: str) -> web.StreamResponse:
+        """Steps 5-8 on a body read whole: decode, transform within the time budget, encode, respond."""
+        settings = self.settings
         try:
             decoded = codec.decompress(raw, upstream.headers.get("Content-Encoding"), limit)
         except codec.UndecodableBody as exc:
@@ -252,14 +335,28 @@ class Proxy:
         else:
             charset, _ = codec.sniff_charset(decoded, upstream.headers.get("Content-Type"))
         text = codec.decode(decoded, charset)
+        # What a script fetched goes into a page that is rewritten already: it stays a fragment.
+        fragment = kind in ("html", "sniff") and (
+            fetched_by_script(request) or (not is_whole_document(text) and _LIST_PIECE.match(text) is not None))
 
-        # 6..7. transforms in order (off the event loop: parsing a large page takes milliseconds).
+        # 6..7. transforms in order, off the event loop (parsing a large page takes milliseconds), within
+        # the time budget: a page that takes longer goes out as sent instead of occupying a worker.
+        budget = settings.timeouts.transform
         page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
                     rules=page_rules, source_charset=charset, public_origin=f"{scheme}://{host_header}",
-                    in_frame=request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame"))
+                    in_frame=request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame"), fragment=fragment,
+                    deadline=time.monotonic() + budget)
         transform_started = time.monotonic()
         try:
-            result = await asyncio.get_running_loop().run_in_executor(self.executor, self.transform, kind, text, page)
+            result = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                self.executor, self.transform, kind, text, page), budget)
+        except (OverBudget, asyncio.TimeoutError):
+            log.warning("%s: transforms took over %ss (timeouts.transform); sent untransformed", upstream_url, budget)
+            self.metrics.responses.labels("passthrough-budget").inc()
+            return await self.stream(request, upstream, headers, raw)
+        except ValueError as exc:  # nothing an HTML parser can make a page of (empty, binary junk)
+            log.info("%s: %s; sent untransformed", upstream_url, exc)
+            result = None
         except Exception:  # a page we cannot rewrite still reaches the reader, exactly as sent
             log.exception("%s: transform failed; sent untransformed", upstream_url)
             result = None
@@ -282,11 +379,19 @@ class Proxy:
         if coding and len(out) >= settings.limits.compress_min_bytes:
             out = codec.compress(out, coding)
             headers["Content-Encoding"] = coding
-        # Frames get no toolbar and a main landmark named apart from the top page's: Vary on the destination.
-        vary = ["Accept-Encoding", "Sec-Fetch-Dest"] if kind in ("html", "sniff") else ["Accept-Encoding"]
-        add_vary(headers, *vary, *(["Cookie"] if route.from_cookie_or_host else []))
-        self.metrics.responses.labels("transformed").inc()
+        if kind in ("html", "sniff"):
+            add_vary(headers, *self.page_vary(route))
+        else:
+            add_vary(headers, "Accept-Encoding", *(["Cookie"] if route.from_cookie_or_host else []))
+        self.metrics.responses.labels("fragment" if fragment else "transformed").inc()
         return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=out)
+
+    @staticmethod
+    def page_vary(route: Route) -> list[str]:
+        """What a rewritten page depends on besides its URL, the same on GET, HEAD and 304: the coding; the
+        fetch destination (frames get no toolbar; script fetches stay fragments); the cookie's modes."""
+        return ["Accept-Encoding", "Sec-Fetch-Dest", "X-Requested-With", *(["Cookie"] if route.from_cookie_or_host
+                                                                           else [])]
 
     def transform(self, kind: str, text: str, page: Page) -> str | None:
         """The body transforms; None means 'send the original' (e.g. JSON that does not parse)."""
@@ -318,26 +423,39 @@ class Proxy:
             return "sniff"
         return None
 
-    async def read_bounded(self, upstream: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-        """Read at most limit+1 bytes within the total timeout; (bytes, True) if that was the whole body."""
+    async def read_bounded(self, upstream: aiohttp.ClientResponse, limit: int,
+                           first: bytes) -> tuple[bytes, bool, int]:
+        """Read the body (after `first`) within the total timeout: (bytes, whole body?, bytes taken from the
+        memory budget).  Stops early past `limit` or when the process holds too much HTML already."""
         chunks: list[bytes] = []
         size = 0
 
         async def read() -> bool:
             nonlocal size
-            async for chunk in upstream.content.iter_chunked(self.settings.limits.stream_chunk_bytes):
+            async for chunk in _chunks(first, upstream.content.iter_chunked(self.settings.limits.stream_chunk_bytes)):
+                if not self.memory.take(len(chunk)):
+                    chunks.append(chunk)
+                    return False
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > limit:
                     return False
             return True
 
-        complete = await asyncio.wait_for(read(), self.settings.timeouts.total)
-        return b"".join(chunks), complete
+        try:
+            complete = await asyncio.wait_for(read(), self.settings.timeouts.total)
+        except BaseException:
+            self.memory.give_back(size)
+            raise
+        return b"".join(chunks), complete, size
 
     async def stream(self, request: web.Request, upstream: aiohttp.ClientResponse, headers: CIMultiDict,
                      already_read: bytes) -> web.StreamResponse:
-        """Send the upstream response as it came: status, headers, and the body's bytes unchanged."""
+        """Send the upstream response as it came: status, headers, and the body's bytes unchanged.
+
+        The client session reads ahead up to limits.response_buffer_bytes while the reader is slow, so a
+        response that fits frees its upstream connection at once; a reader who leaves our writes unread
+        for timeouts.client_send is hung up on, which frees the upstream connection of a larger one."""
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
         if upstream.content_length is not None and "Content-Length" in headers:
             response.content_length = upstream.content_length
@@ -345,15 +463,20 @@ class Proxy:
             await response.prepare(request)
             if request.method != "HEAD" and upstream.status not in (204, 304):
                 if already_read:
-                    await response.write(already_read)
-                # iter_any: whatever has arrived, in one write (fewer, larger writes than fixed chunks);
-                # the client's flow control still bounds what is buffered.
+                    await self.send(response, already_read)
+                # iter_any: whatever has arrived, in one write (fewer, larger writes than fixed chunks).
                 async for chunk in upstream.content.iter_any():
-                    await response.write(chunk)
+                    await self.send(response, chunk)
             await response.write_eof()
-        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        except (ConnectionError, aiohttp.ClientConnectionResetError):
             # The reader went away (closed the tab, cancelled a download): nothing left to do.
             log.debug("client closed the connection during %s", request.path)
+        except ClientTooSlow:
+            log.info("%s: reader left %ss of our writes unread (timeouts.client_send); connection closed",
+                     request.path, self.settings.timeouts.client_send)
+            self.metrics.client_timeouts.labels("send").inc()
+            if request.transport is not None:
+                request.transport.close()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             # Headers are gone already: cut the connection so the reader sees a failed download, not a short file.
             log.warning("upstream stream broke: %r", exc)
@@ -361,7 +484,56 @@ class Proxy:
                 request.transport.close()
         return response
 
-    async def simplify_search(self, request: web.Request, route: Route, headers: CIMultiDict, body):
+    async def send(self, response: web.StreamResponse, chunk: bytes) -> None:
+        try:
+            async with asyncio.timeout(self.settings.timeouts.client_send):
+                await response.write(chunk)
+        except TimeoutError:
+            raise ClientTooSlow("send") from None
+
+    async def request_body(self, request: web.Request):
+        """The reader's request body: bytes when it fits limits.request_buffer_bytes (read whole before any
+        upstream connection is taken, so a reader who sends slowly costs only their own connection, as
+        nginx's request buffering does), else an async iterator that streams it; None without a body.
+        Either way, a reader silent for timeouts.client_body raises ClientTooSlow."""
+        if not request.body_exists:
+            return None
+        limit = self.settings.limits.request_buffer_bytes
+        chunks: list[bytes] = []
+        size = 0
+        if request.content_length is None or request.content_length <= limit:
+            while True:
+                chunk = await self._read_client(request)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:  # a chunked body larger than the buffer: stream the rest
+                    break
+        return self._stream_client(request, b"".join(chunks))
+
+    async def _read_client(self, request: web.Request) -> bytes:
+        try:
+            async with asyncio.timeout(self.settings.timeouts.client_body):
+                return await request.content.readany()
+        except TimeoutError:
+            raise ClientTooSlow("body") from None
+
+    async def _stream_client(self, request: web.Request, first: bytes):
+        if first:
+            yield first
+        while chunk := await self._read_client(request):
+            yield chunk
+
+    def client_too_slow(self, request: web.Request, route: Route) -> web.Response:
+        log.info("%s: request body stalled for %ss (timeouts.client_body); 408", request.path,
+                 self.settings.timeouts.client_body)
+        self.metrics.client_timeouts.labels("body").inc()
+        response = self.own_page(408, pages.bad_request("发送请求内容超时，请重试。"), route.modes)
+        response.force_close()
+        return response
+
+    def simplify_search(self, request: web.Request, route: Route, headers: CIMultiDict, body):
         """Trad mode, search requests: query and urlencoded form values converted back to Simplified."""
         path, _, query = route.path_qs.partition("?")
         rules = self.page_rules(URL(path, encoded=True))
@@ -370,13 +542,12 @@ class Proxy:
         new_query = simplify_pairs(query, converter, every_value=listed) if query else None
         path_qs = f"{path}?{new_query}" if new_query is not None else route.path_qs
         form = request.content_type == "application/x-www-form-urlencoded"
-        length = request.content_length
-        if body is not None and form and length is not None and length <= self.settings.limits.search_body_max_bytes:
-            raw = await request.read()
-            text = raw.decode("latin-1")  # urlencoded bodies are ASCII; latin-1 round-trips any byte
+        if isinstance(body, bytes) and form and len(body) <= self.settings.limits.search_body_max_bytes:
+            text = body.decode("latin-1")  # urlencoded bodies are ASCII; latin-1 round-trips any byte
             new_body = simplify_pairs(text, converter, every_value=listed)
-            body = new_body.encode("latin-1") if new_body is not None else raw
-            headers["Content-Length"] = str(len(body))
+            if new_body is not None:
+                body = new_body.encode("latin-1")
+                headers["Content-Length"] = str(len(body))
         return path_qs, body
 
     def page_rules(self, url: URL) -> PageRules:
@@ -401,6 +572,13 @@ class Proxy:
             log.exception("rendering the proxy's own page failed")
         return web.Response(status=status, text=html, content_type="text/html", charset="utf-8",
                             headers={"Cache-Control": "no-store"})
+
+
+async def _chunks(first: bytes, rest):
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _is_json_type(content_type: str) -> bool:

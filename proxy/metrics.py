@@ -18,6 +18,13 @@ class Metrics:
         self.websockets = Counter("a11y_proxy_websockets_total", "WebSocket relays by outcome (opened, refused, "
                                   "failed)", ["outcome"], registry=self.registry)
         self.websockets_open = Gauge("a11y_proxy_websockets_open", "WebSocket relays open now", registry=self.registry)
+        self.client_timeouts = Counter(
+            "a11y_proxy_client_timeouts_total", "Reader connections closed for being too slow (kind: body = a "
+            "request body stalled, send = our writes left unread)", ["kind"], registry=self.registry)
+        self.transform_bytes_held = Gauge("a11y_proxy_transform_bytes_held", "Bytes of HTML held for rewriting now, "
+                                          "all requests together", registry=self.registry)
+        self.accept_errors = Counter("a11y_proxy_accept_errors_total", "New connections the operating system could "
+                                     "not accept (out of file descriptors or memory)", registry=self.registry)
         self.rule_reloads = Counter("a11y_proxy_rule_reloads_total", "Rule reloads by result", ["result"],
                                     registry=self.registry)
 

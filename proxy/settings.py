@@ -23,6 +23,11 @@ class Timeouts:
     connect: float = 5.0  # seconds to open a connection to the upstream
     read: float = 30.0  # seconds of silence allowed while reading the upstream response
     total: float = 120.0  # seconds for a whole upstream exchange that we buffer (HTML); streams are bounded by `read`
+    # The reader's side (nginx: client_header_timeout / keepalive_timeout, client_body_timeout, send_timeout):
+    client_idle: float = 60.0  # a connection that sends no complete request head for this long is closed
+    client_body: float = 60.0  # silence allowed while a reader sends a request body (then 408)
+    client_send: float = 60.0  # how long a reader may leave our writes unread before we hang up
+    transform: float = 2.0  # time budget of one page's transforms; past it the page goes out as the upstream sent it
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,16 @@ class Limits:
     css_max_bytes: int = 2 * MiB  # larger stylesheets stream through untransformed
     json_max_bytes: int = 4 * MiB
     search_body_max_bytes: int = 64 * 1024  # form bodies we re-encode for search (trad reverse path)
-    upstream_connections: int = 100  # pool size of the shared client session
+    upstream_connections: int = 256  # pool size of the shared client session
+    # A request body up to this size is read whole before an upstream connection is taken, so a reader who
+    # sends slowly holds only their own connection (larger uploads stream, within timeouts.client_body).
+    request_buffer_bytes: int = 1 * MiB
+    # Up to this much of a response is read ahead from the upstream while the reader is slow to take it, so
+    # a response that fits frees its upstream connection at once, whatever the reader's speed.
+    response_buffer_bytes: int = 1 * MiB
+    request_headers_bytes: int = 32 * 1024  # all request header lines together (then 431)
+    # HTML held for rewriting by all requests together: past it, further pages stream through untransformed.
+    transform_memory_bytes: int = 256 * MiB
     stream_chunk_bytes: int = 64 * 1024
     compress_min_bytes: int = 1024  # smaller transformed bodies are sent uncompressed
 
@@ -68,6 +82,9 @@ class Settings:
     cookie_name: str = "a11y_modes"
     cookie_max_age: int = 365 * 24 * 3600
     access_log: bool = True
+    debug_view: bool = True  # /-/debug/<path> for rule authors (false turns it off: 404)
+    # Who may read /-/metrics: networks (CIDR); empty = anyone who reaches the proxy.
+    metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @property
     def upstream_origin(self) -> str:
@@ -95,13 +112,20 @@ class Settings:
         return None
 
     def is_trusted(self, peer: str | None) -> bool:
-        if not peer:
-            return False
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in net for net in self.trusted_proxies)
+        return _in_networks(peer, self.trusted_proxies)
+
+    def may_read_metrics(self, peer: str | None) -> bool:
+        return not self.metrics_allow or _in_networks(peer, self.metrics_allow)
+
+
+def _in_networks(peer: str | None, networks) -> bool:
+    if not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in net for net in networks)
 
 
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -144,7 +168,7 @@ def parse_upstream(text: str) -> URL:
 
 _TOP_KEYS = {"upstream", "upstream_aliases", "listen", "public_hosts", "trusted_proxies", "rules",
              "rules_reload_seconds", "timeouts",
-             "limits", "toolbar", "trad_variant", "cookie", "access_log"}
+             "limits", "toolbar", "trad_variant", "cookie", "access_log", "debug_view", "metrics_allow"}
 
 
 def load_settings(path: Path, **overrides: Any) -> Settings:
@@ -179,7 +203,7 @@ def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
     if "rules_reload_seconds" in data:
         kwargs["rules_reload_seconds"] = field_value("rules_reload_seconds", lambda v: float(v))
     if "timeouts" in data:
-        raw = expect_mapping(doc, ("timeouts",), data["timeouts"], {"connect", "read", "total"}, "timeouts")
+        raw = expect_mapping(doc, ("timeouts",), data["timeouts"], set(Timeouts.__dataclass_fields__), "timeouts")
         kwargs["timeouts"] = Timeouts(**{k: _positive(doc, ("timeouts", k), v) for k, v in raw.items()})
     if "limits" in data:
         names = set(Limits.__dataclass_fields__)
@@ -209,6 +233,11 @@ def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
             kwargs["cookie_max_age"] = int(raw["max_age"])
     if "access_log" in data:
         kwargs["access_log"] = bool(data["access_log"])
+    if "debug_view" in data:
+        kwargs["debug_view"] = bool(data["debug_view"])
+    if "metrics_allow" in data:
+        kwargs["metrics_allow"] = field_value(
+            "metrics_allow", lambda v: tuple(ipaddress.ip_network(str(n), strict=False) for n in _string_list(v)))
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**kwargs)
 

@@ -3,6 +3,7 @@ cookies, redirects, encodings, charsets, failures, and the mode prefix."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import gzip
 import hashlib
 import os
@@ -245,7 +246,7 @@ async def test_200_mib_download_streams_with_bounded_memory(tmp_path, serve, htt
     upstream = await serve(upstream_app())
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
-        "python3", "-m", "proxy", "--log-level", "WARNING", "serve", "--upstream", upstream,
+        sys.executable, "-m", "proxy", "--log-level", "WARNING", "serve", "--upstream", upstream,
         "--listen", f"127.0.0.1:{port}", cwd=str(_root()))
     try:
         await _wait_healthy(http, f"http://127.0.0.1:{port}")
