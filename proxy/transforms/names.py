@@ -159,32 +159,44 @@ class Names(RepairTransform):
     name = "names"
 
     def apply(self, doc: Document, page: Page) -> None:
-        rules = page.rules
+        # One transform object serves every page at once: what this page needs lives in the run.
         log = self.log(page)
-        self.site = site_name(doc)
-        self.href_text: dict[str, str] | None = None
+        _NamesRun(doc, log).run(page.rules)
+        log.finish()
+
+
+class _NamesRun:
+    """Names for one page: the page and what is learned about it (its site name, its main landmark, the
+    text of its links by address) live here, never on the shared Names object."""
+
+    def __init__(self, doc: Document, log: Repairs):
         self.doc = doc
+        self.log = log
+        self.site = site_name(doc)
         main = MAIN_LANDMARK(doc.root)
         self.main = main[0] if main else None
+        self.href_text: dict[str, str] | None = None  # same_href_texts, built on first use
+
+    def run(self, rules) -> None:
+        doc = self.doc
         if doc.root.find("body") is None:  # a frameset: only its frames need names
             if rules.heuristic("frame_titles"):
-                self.frames(doc, log)
-            log.finish()
+                self.frames()
             return
         if rules.heuristic("image_alt"):
-            self.images(doc, log)
+            self.images()
         if rules.heuristic("link_names"):
-            self.links(doc, log)
+            self.links()
         if rules.heuristic("form_labels"):
-            self.fields(doc, log)
-            self.buttons(doc, log)
+            self.fields()
+            self.buttons()
         if rules.heuristic("frame_titles"):
-            self.frames(doc, log)
-        log.finish()
+            self.frames()
 
     # --- images ---
 
-    def images(self, doc: Document, log: Repairs) -> None:
+    def images(self) -> None:
+        doc, log = self.doc, self.log
         source = heuristic("image_alt")
         for img in _UNNAMED_IMAGES(doc.body):
             alt = img.get("alt")
@@ -312,7 +324,8 @@ class Names(RepairTransform):
             return host
         return "图片链接" if img is not None else "链接"
 
-    def links(self, doc: Document, log: Repairs) -> None:
+    def links(self) -> None:
+        doc, log = self.doc, self.log
         source = heuristic("link_names")
         for link in _TEXTLESS_LINKS(doc.body):
             if hidden(link) or has_own_name(link):
@@ -336,17 +349,8 @@ class Names(RepairTransform):
 
     # --- form fields and buttons ---
 
-    def label_texts(self, doc: Document) -> dict[str, str]:
-        labels = {}
-        for label in iter_elements(doc.body, "label"):
-            target = label.get("for")
-            if target:
-                text = text_of(label, 60)
-                if text:
-                    labels[target] = text
-        return labels
-
-    def fields(self, doc: Document, log: Repairs) -> None:
+    def fields(self) -> None:
+        doc, log = self.doc, self.log
         source = heuristic("form_labels")
         labels = None
         named: list[tuple] = []
@@ -359,7 +363,7 @@ class Names(RepairTransform):
                     or (control.get("placeholder") or "").strip():
                 continue
             if labels is None:
-                labels = self.label_texts(doc)
+                labels = label_texts(doc)
             if control.get("id") and control.get("id") in labels:
                 continue
             wrapping = next(control.iterancestors("label"), None)
@@ -476,7 +480,8 @@ class Names(RepairTransform):
             text = re.split(r"[：:]", text)[-1].strip() or text
         return text if 0 < len(text) <= 20 else ""
 
-    def buttons(self, doc: Document, log: Repairs) -> None:
+    def buttons(self) -> None:
+        doc, log = self.doc, self.log
         source = heuristic("form_labels")
         for button in list(iter_elements(doc.body, "button", "input")):
             tag = tag_of(button)
@@ -508,7 +513,8 @@ class Names(RepairTransform):
 
     # --- frames ---
 
-    def frames(self, doc: Document, log: Repairs) -> None:
+    def frames(self) -> None:
+        doc, log = self.doc, self.log
         source = heuristic("frame_titles")
         for frame in list(iter_elements(doc.root, "iframe", "frame")):
             if (frame.get("title") or "").strip() or (frame.get("aria-label") or "").strip():
@@ -533,6 +539,18 @@ _FRAME_HINTS = [
     (re.compile(r"menu|nav|daohang", re.I), "导航"),
     (re.compile(r"login|denglu", re.I), "登录"),
 ]
+
+
+def label_texts(doc: Document) -> dict[str, str]:
+    """The text of each <label for=...>, by the id it names."""
+    labels = {}
+    for label in iter_elements(doc.body, "label"):
+        target = label.get("for")
+        if target:
+            text = text_of(label, 60)
+            if text:
+                labels[target] = text
+    return labels
 
 
 def frame_title(frame) -> str:
