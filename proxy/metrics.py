@@ -25,6 +25,11 @@ class Metrics:
                                           "all requests together", registry=self.registry)
         self.accept_errors = Counter("a11y_proxy_accept_errors_total", "New connections the operating system could "
                                      "not accept (out of file descriptors or memory)", registry=self.registry)
+        self.cache_requests = Counter("a11y_proxy_cache_requests_total", "Transform cache look-ups by result (hit, "
+                                      "miss)", ["result"], registry=self.registry)
+        self.cache_evictions = Counter("a11y_proxy_cache_evictions_total", "Transform cache entries evicted to stay "
+                                       "within cache.max_bytes", registry=self.registry)
+        self.cache_bytes = Gauge("a11y_proxy_cache_bytes", "Bytes held by the transform cache", registry=self.registry)
         self.rule_reloads = Counter("a11y_proxy_rule_reloads_total", "Rule reloads by result", ["result"],
                                     registry=self.registry)
 

@@ -1,0 +1,119 @@
+"""The transform cache: a rewritten page is a pure function of its inputs, so a view of a page that was
+rewritten before costs a lookup, not a transform.
+
+The key is a digest of exactly what the pipeline's output depends on: the upstream's body bytes and the
+headers that decide how they are decoded, the upstream URL, the modes and prefix, the public origin, whether
+the page is a frame, a fragment or a whole page, the rules version and the settings.  The body is in the key,
+not only the URL, so a page that changed, or one personalised for a reader, can never be answered with
+another's entry: two readers share an entry only when the portal sent them the same bytes.
+
+Entries hold the encoded forms (identity, gzip, br) the readers asked for, so a hit costs no compression
+either.  The cache is bounded in bytes with least-recently-used eviction; concurrent misses for one key
+transform once (single flight).  It lives in one process and is touched only from its event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from . import codec
+
+ENTRY_OVERHEAD = 256  # bytes counted per entry besides its bodies (key, bookkeeping)
+
+
+@dataclass
+class Entry:
+    """One rewritten body, in the encodings asked for so far ('' is identity), and what it is."""
+
+    forms: dict[str, bytes] = field(default_factory=dict)
+    fragment: bool = False  # rendered as a fragment (for the response metrics)
+
+    @property
+    def size(self) -> int:
+        return ENTRY_OVERHEAD + sum(len(body) for body in self.forms.values())
+
+
+def cache_key(*parts: bytes | str) -> bytes:
+    """A digest of the inputs; each part is length-prefixed so no two different lists digest alike."""
+    digest = hashlib.blake2b(digest_size=32)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.digest()
+
+
+class TransformCache:
+    def __init__(self, max_bytes: int, metrics, compress_min_bytes: int = 1024) -> None:
+        self.max_bytes = max_bytes
+        self.compress_min_bytes = compress_min_bytes  # smaller bodies are sent as they are
+        self.metrics = metrics
+        self.entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self.bytes_held = 0
+        self.pending: dict[bytes, asyncio.Future] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0
+
+    async def get_or_render(self, key: bytes, coding: str, render: Callable[[], Awaitable[Entry]],
+                            keep: bool) -> tuple[Entry, bytes, str, bool]:
+        """(entry, body, the coding it is in ('' when too small to compress), was it a hit).
+
+        `render` makes the entry with its identity body, or raises (nothing is cached then); `keep` False
+        renders without storing (no-store responses)."""
+        entry = self.entries.get(key)
+        while entry is None and key in self.pending:  # someone is rendering this very page: wait for theirs
+            await asyncio.shield(self.pending[key])  # (their render failed or was not kept: then one of us tries)
+            entry = self.entries.get(key)
+        if entry is not None:
+            self.metrics.cache_requests.labels("hit").inc()
+            self.entries.move_to_end(key)
+            return (entry, *self._form(key, entry, coding), True)
+        self.metrics.cache_requests.labels("miss").inc()
+        if not keep or not self.enabled:
+            entry = await render()
+            return (entry, *self._form(key, entry, coding), False)
+        done = asyncio.get_running_loop().create_future()
+        self.pending[key] = done
+        try:
+            entry = await render()
+            self._store(key, entry)
+            return (entry, *self._form(key, entry, coding), False)
+        finally:
+            del self.pending[key]
+            done.set_result(None)
+
+    def _form(self, key: bytes, entry: Entry, coding: str) -> tuple[bytes, str]:
+        identity = entry.forms[""]
+        if not coding or len(identity) < self.compress_min_bytes:
+            return identity, ""
+        body = entry.forms.get(coding)
+        if body is None:
+            body = encode(identity, coding)
+            if self.entries.get(key) is entry:
+                entry.forms[coding] = body
+                self.bytes_held += len(body)
+                self._evict()
+        return body, coding
+
+    def _store(self, key: bytes, entry: Entry) -> None:
+        if entry.size > self.max_bytes:
+            return
+        self.entries[key] = entry
+        self.bytes_held += entry.size
+        self._evict()
+
+    def _evict(self) -> None:
+        while self.bytes_held > self.max_bytes and self.entries:
+            _, oldest = self.entries.popitem(last=False)
+            self.bytes_held -= oldest.size
+            self.metrics.cache_evictions.inc()
+        self.metrics.cache_bytes.set(self.bytes_held)
+
+
+def encode(body: bytes, coding: str) -> bytes:
+    return codec.compress(body, coding) if coding else body
