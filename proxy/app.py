@@ -21,7 +21,7 @@ from .pipeline import Pipeline, build_pipeline
 from .rules import RulesStore
 from .settings import Settings
 from .transforms.debugview import build_debug_pipeline
-from .urls import mode_prefix, safe_local_target, split_mode_prefix, with_prefix
+from .urls import is_local_path, mode_prefix, safe_local_target, same_origin_path, split_mode_prefix, with_prefix
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,8 @@ async def debug_view(request: web.Request) -> web.StreamResponse:
     response = await request.app[DEBUG_PROXY].handle(request.clone(rel_url=URL(target, encoded=True)))
     if not response.prepared:
         location = response.headers.get("Location", "")
-        if location.startswith("/") and not location.startswith("//"):
-            response.headers["Location"] = "/-/debug" + location  # stay in the debug view
+        if is_local_path(location):  # stay in the debug view ('//host' and 'http://...' are somewhere else)
+            response.headers["Location"] = same_origin_path("/-/debug" + location)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Robots-Tag"] = "noindex"
     return response
@@ -211,8 +211,8 @@ def _current_modes(request: web.Request, target: str) -> Modes:
 
 def _go(request: web.Request, modes: Modes, target: str) -> web.Response:
     settings = request.app[SETTINGS]
-    path = split_mode_prefix(target).rest
-    response = web.Response(status=303, headers={"Location": with_prefix(path, mode_prefix(modes)),
+    path = split_mode_prefix(target).rest  # may be '//host' again ('/-/trad//host'): same_origin_path sees to it
+    response = web.Response(status=303, headers={"Location": same_origin_path(with_prefix(path, mode_prefix(modes))),
                                                  "Cache-Control": "private, no-store"})
     response.set_cookie(settings.cookie_name, str(modes), max_age=settings.cookie_max_age, path="/",
                         samesite="Lax", httponly=True, secure=public_scheme(request, settings) == "https")

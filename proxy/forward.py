@@ -34,7 +34,7 @@ from .websocket import handshake_headers, is_websocket_upgrade
 from .websocket import relay as websocket_relay
 from .rules import PageRules, RulesStore
 from .settings import PublicHost, Settings
-from .urls import UpstreamLinks, mode_prefix, split_mode_prefix, with_prefix
+from .urls import Authority, UpstreamLinks, mode_prefix, same_origin_path, split_mode_prefix, with_prefix
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,30 @@ def public_scheme(request: web.Request, settings: Settings) -> str:
     return request.scheme
 
 
-def public_host_header(request: web.Request, settings: Settings) -> str:
+class MalformedHost(web.HTTPBadRequest):
+    """A Host (or trusted X-Forwarded-Host) that is not host[:port]: 400 with the proxy's own page.
+
+    Raised, so that every caller of public_host_header (the proxy, the toggles) answers the same way."""
+
+    def __init__(self, value: str):
+        super().__init__(
+            text=pages.bad_request(f"Host 请求头无效：{value[:200]!r}（应为 主机名[:端口]）。"),
+            content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+def public_host_header(request: web.Request, settings: Settings) -> Authority:
+    """The host[:port] the reader used to reach us, validated and normalised (see urls.Authority): what
+    is matched against public_hosts and, once matched, sent on as X-Forwarded-Host and used as the page's
+    public origin.  Raises MalformedHost for anything else ('localhost:@evil.example', two Host fields)."""
     if settings.is_trusted(request.remote) and "X-Forwarded-Host" in request.headers:
-        return request.headers["X-Forwarded-Host"].split(",")[0].strip()
-    return request.headers.get("Host", "")
+        value = request.headers["X-Forwarded-Host"].split(",")[0].strip()
+    else:
+        values = request.headers.getall("Host", [])
+        value = values[0] if len(values) == 1 else ""  # none, or two that disagree about who we are
+    authority = Authority.parse(value)
+    if authority is None:
+        raise MalformedHost(value)
+    return authority
 
 
 def cookie_modes(request: web.Request, settings: Settings) -> Modes | None:
@@ -557,7 +577,9 @@ class Proxy:
     # --- the proxy's own responses ---
 
     def redirect(self, redirect: Redirect) -> web.Response:
-        response = web.Response(status=302 if redirect.vary_cookie else 301, headers={"Location": redirect.location})
+        # Built from the reader's path: never '//host', always a legal header value.
+        response = web.Response(status=302 if redirect.vary_cookie else 301,
+                                headers={"Location": same_origin_path(redirect.location)})
         if redirect.vary_cookie:
             response.headers["Cache-Control"] = "private, no-store"
             response.headers["Vary"] = "Cookie"

@@ -14,6 +14,18 @@ HOP_BY_HOP = frozenset({
     "proxy-authenticate", "proxy-authorization",
 })
 VIA = "1.1 a11y-proxy"
+# What a front (load balancer, CDN) tells the server behind it about the client and the URL it used.  From
+# anyone else they are forgeries (a client address, 'https', another host or path prefix for the portal's own
+# links), so they reach the upstream only from trusted_proxies, as sent.  X-Forwarded-For is extended and
+# X-Forwarded-Proto/-Host replaced below in any case.
+FORWARDING = frozenset({
+    "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-server",
+    "x-forwarded-prefix", "x-forwarded-scheme", "x-forwarded-ssl", "front-end-https", "x-url-scheme",
+    "x-original-host", "x-host", "x-client-ip", "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip",
+})
+# Override the request path on IIS (URL Rewrite) and frameworks that honour them (Symfony, Zend): a path the
+# proxy never saw, around any rule keyed on the path.  Nobody may send them, trusted or not.
+PATH_OVERRIDES = frozenset({"x-original-url", "x-rewrite-url"})
 
 
 def strip_hop_by_hop(headers: CIMultiDictProxy | CIMultiDict) -> CIMultiDict:
@@ -30,8 +42,15 @@ def strip_hop_by_hop(headers: CIMultiDictProxy | CIMultiDict) -> CIMultiDict:
 def upstream_request_headers(incoming: CIMultiDictProxy, *, peer: str | None, trusted_peer: bool,
                              public_scheme: str, public_host: str, upstream_host: str,
                              accept_encoding: str, cookie_name: str) -> CIMultiDict:
-    """Headers for the upstream request: hop-by-hop removed, Host set, X-Forwarded-* and Via added."""
+    """Headers for the upstream request: hop-by-hop removed, Host set, X-Forwarded-* and Via added.
+
+    `public_host` is the validated Host (urls.Authority).  No `Forwarded:` (RFC 7239) of our own is added,
+    as nginx and Apache add none by default: portals read X-Forwarded-*, and one that prefers Forwarded
+    would then see only what a trusted front sent, or nothing, never a client's forgery.
+    """
     headers = strip_hop_by_hop(incoming)
+    for name in PATH_OVERRIDES | (frozenset() if trusted_peer else FORWARDING):
+        headers.popall(name, None)
     headers["Host"] = upstream_host
     headers["Accept-Encoding"] = accept_encoding
     # Only a trusted front (load balancer) may tell us who the client was; anyone else could forge it.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from . import modes as modes_mod
+from .urls import same_origin_path
 
 
 def _page(title: str, heading: str, paragraphs: list[str], links: list[tuple[str, str]]) -> str:
@@ -51,7 +52,9 @@ def upstream_failed(status: int, retry_path: str) -> str:
         heading = "暂时无法连接网站"
         lines = ["原网站暂时无法访问，请稍后再试。",
                  '<span lang="en">The website could not be reached. Please try again later.</span>']
-    return _page(f"{heading}（{status}）", heading, lines, [(retry_path, "重新加载本页"), ("/", "返回首页")])
+    # The reader's own path: '//evil.example/x' must not become a link to evil.example.
+    retry = same_origin_path(retry_path)
+    return _page(f"{heading}（{status}）", heading, lines, [(retry, "重新加载本页"), ("/", "返回首页")])
 
 
 def unknown_modes(bad_token: str) -> str:

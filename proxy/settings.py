@@ -13,6 +13,7 @@ from typing import Any
 from yarl import URL
 
 from . import modes as modes_mod
+from .urls import Authority
 from .yamlsource import Located, SourceError, expect_mapping, load_file
 
 MiB = 1024 * 1024
@@ -98,15 +99,18 @@ class Settings:
         hosts.update(a.lower() for a in self.upstream_aliases)
         return {h.lower() for h in hosts}
 
-    def host_for(self, host_header: str | None) -> PublicHost | None:
-        """The configured public host matching a Host header, or None if the host is not ours."""
-        name = _host_name(host_header or "")
+    def host_for(self, host: Authority | str | None) -> PublicHost | None:
+        """The configured public host a validated Host (urls.Authority) names, matched by name whatever the
+        port, or None if the host is not ours.  A string is parsed first, strictly: a malformed one is nobody's."""
+        if not isinstance(host, Authority):
+            host = Authority.parse(host.strip() if host else None)
+        name = host.name if host is not None else ""
         if not name:
             return None
-        for host in self.public_hosts:
-            if host.name == name:
-                return host
-        if not self.public_hosts and name in _LOOPBACK_NAMES | {self.listen_host.lower()}:
+        for public in self.public_hosts:
+            if _host_name(public.name) == name:
+                return public
+        if not self.public_hosts and name in _LOOPBACK_NAMES | {_host_name(self.listen_host)}:
             # Unconfigured: answer only to loopback names, so a fresh install is never an open relay.
             return PublicHost(name)
         return None
@@ -128,14 +132,20 @@ def _in_networks(peer: str | None, networks) -> bool:
     return any(address in net for net in networks)
 
 
-_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]"}
 
 
-def _host_name(host_header: str) -> str:
-    host = host_header.strip().lower().rstrip(".")
-    if host.startswith("["):
-        return host.split("]")[0] + "]"
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+def _host_name(text: str) -> str:
+    """The name a host in the config (or `listen`) is matched by: lower case, no trailing dot, no port, an
+    IPv6 address bracketed and compressed; '' if `text` is not host[:port] (see urls.Authority)."""
+    text = text.strip()
+    if ":" in text and not text.startswith("["):  # a bare IPv6 address, as `listen` holds it
+        try:
+            text = f"[{ipaddress.IPv6Address(text).compressed}]"
+        except ValueError:
+            pass
+    authority = Authority.parse(text)
+    return authority.name if authority is not None else ""
 
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kib|kb|k|mib|mb|m|gib|gb|g)?\s*$", re.I)
@@ -262,7 +272,7 @@ def _public_hosts(doc: Located, value: Any) -> tuple[PublicHost, ...]:
     hosts = []
     for i, entry in enumerate(value):
         if isinstance(entry, str):
-            hosts.append(PublicHost(_host_name(entry)))
+            hosts.append(PublicHost(_public_host_name(doc, ("public_hosts", i), entry)))
             continue
         raw = expect_mapping(doc, ("public_hosts", i), entry, {"host", "modes"}, "a public host")
         if "host" not in raw:
@@ -273,8 +283,16 @@ def _public_hosts(doc: Located, value: Any) -> tuple[PublicHost, ...]:
         except modes_mod.UnknownMode as exc:
             raise doc.error(("public_hosts", i, "modes"),
                             f"{exc}; valid modes: {', '.join(modes_mod.all_tokens())}") from None
-        hosts.append(PublicHost(_host_name(str(raw["host"])), host_modes))
+        hosts.append(PublicHost(_public_host_name(doc, ("public_hosts", i, "host"), str(raw["host"])), host_modes))
     return tuple(hosts)
+
+
+def _public_host_name(doc: Located, path: tuple, text: str) -> str:
+    name = _host_name(text)
+    if not name:
+        raise doc.error(path, f"not a host name: {text!r} (a name, IPv4 address or [IPv6] address, "
+                              "optionally with :port)")
+    return name
 
 
 __all__ = ["Settings", "Timeouts", "Limits", "Toolbar", "PublicHost", "load_settings", "settings_from",
