@@ -26,24 +26,27 @@ def _settings(args: argparse.Namespace):
         overrides["listen_host"], overrides["listen_port"] = parse_listen(args.listen)
     if getattr(args, "rules", None):
         overrides["rules_dir"] = Path(args.rules).resolve()
+    if getattr(args, "workers", None) is not None:
+        overrides["workers"] = args.workers
     if getattr(args, "config", None):
         return load_settings(Path(args.config), **overrides)
     return Settings(**overrides)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .app import create_app
+    from .server import Supervisor, default_workers, run_worker
 
     settings = _settings(args)
     if not args.upstream and not args.config:
         print("a11y-proxy serve: give --upstream URL (or --config FILE with 'upstream:')", file=sys.stderr)
         return 2
-    app = create_app(settings)
-    logging.getLogger(__name__).info("proxying %s on http://%s:%d/", settings.upstream, settings.listen_host,
-                                     settings.listen_port)
-    web.run_app(app, host=settings.listen_host, port=settings.listen_port, print=None,
-                access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)
-    return 0
+    workers = settings.workers or default_workers()
+    logging.getLogger(__name__).info("proxying %s on http://%s:%d/ with %d worker process(es)", settings.upstream,
+                                     settings.listen_host, settings.listen_port, workers)
+    if workers == 1:
+        run_worker(settings)
+        return 0
+    return Supervisor(settings, workers).run()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -147,6 +150,11 @@ def cmd_rules_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _int_env(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value else None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="a11y-proxy", description=__doc__)
     parser.add_argument("--version", action="version", version=f"a11y-proxy {__version__}")
@@ -163,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder of YAML rule files [$A11Y_PROXY_RULES]")
     serve.add_argument("--config", default=os.environ.get("A11Y_PROXY_CONFIG"),
                        help="site config file (YAML); command-line options win over it [$A11Y_PROXY_CONFIG]")
+    serve.add_argument("--workers", type=int, default=_int_env("A11Y_PROXY_WORKERS"),
+                       help="worker processes sharing the port (default: one per core) [$A11Y_PROXY_WORKERS]")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="run the bundled demo portal with the proxy in front of it (offline)")

@@ -20,6 +20,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from . import codec, pages
+from .cache import Entry, TransformCache, cache_key
 from .headers import (add_vary, etag_suffix, rewrite_response_headers, strip_hop_by_hop, transformed_etag,
                       upstream_if_none_match, upstream_request_headers)
 from .metrics import Metrics
@@ -121,6 +122,15 @@ def fetched_by_script(request: web.Request) -> bool:
         or request.headers.get("Sec-Fetch-Dest") == "empty"
 
 
+class PassThrough(Exception):
+    """This body goes out as the upstream sent it: why, the metric outcome, and the log level it deserves."""
+
+    def __init__(self, outcome: str, reason: str, level: int = logging.WARNING):
+        super().__init__(reason)
+        self.outcome = outcome
+        self.level = level
+
+
 class ClientTooSlow(Exception):
     """The reader stalled: sending us a request body (kind 'body') or taking our response ('send')."""
 
@@ -192,6 +202,7 @@ class Proxy:
         self.variant_key = variant_key  # proxy version + settings: with the rules version, part of every ETag
         self.executor = executor
         self.memory = MemoryBudget(settings.limits.transform_memory_bytes, metrics.transform_bytes_held)
+        self.cache = TransformCache(settings.cache_max_bytes, metrics, settings.limits.compress_min_bytes)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         settings = self.settings
@@ -340,53 +351,38 @@ class Proxy:
     async def rewrite(self, request, route: Route, upstream: aiohttp.ClientResponse, upstream_url: URL,
                       headers: CIMultiDict, kind: str, raw: bytes, limit: int, page_rules: PageRules,
                       host_header: str, scheme: str, suffix: str) -> web.StreamResponse:
-        """Steps 5-8 on a body read whole: decode, transform within the time budget, encode, respond."""
+        """Steps 5-8 on a body read whole: decode, transform within the time budget, encode, respond; a page
+        rewritten before with exactly these inputs is a lookup in the transform cache instead."""
         settings = self.settings
-        try:
-            decoded = codec.decompress(raw, upstream.headers.get("Content-Encoding"), limit)
-        except codec.UndecodableBody as exc:
-            log.warning("%s: %s; sent untransformed", upstream_url, exc)
-            self.metrics.responses.labels("passthrough-undecodable").inc()
-            return await self.stream(request, upstream, headers, raw)
-        if kind == "sniff" and not _HTML_SIGNATURE.match(decoded[:1024]):
-            return await self.stream(request, upstream, headers, raw)
-        if kind == "css":
-            charset = codec.css_charset(decoded, upstream.headers.get("Content-Type"))
-        else:
-            charset, _ = codec.sniff_charset(decoded, upstream.headers.get("Content-Type"))
-        text = codec.decode(decoded, charset)
-        # What a script fetched goes into a page that is rewritten already: it stays a fragment.
-        fragment = kind in ("html", "sniff") and (
-            fetched_by_script(request) or (not is_whole_document(text) and _LIST_PIECE.match(text) is not None))
+        by_script = fetched_by_script(request)
+        in_frame = request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame")
+        public_origin = f"{scheme}://{host_header}"
+        # Exactly what the output depends on (the settings are in variant_key, the rules in their version).
+        key = cache_key(kind, raw, upstream.headers.get("Content-Encoding", ""), upstream.headers.get("Content-Type", ""),
+                        str(upstream_url), route.modes.canonical(), route.prefix, public_origin,
+                        f"{in_frame}|{by_script}", f"{self.variant_key}|{self.rules.version}")
+        coding = codec.choose_encoding(request.headers.get("Accept-Encoding")) or ""
+        keep = "no-store" not in upstream.headers.get("Cache-Control", "").lower()
 
-        # 6..7. transforms in order, off the event loop (parsing a large page takes milliseconds), within
-        # the time budget: a page that takes longer goes out as sent instead of occupying a worker.
-        budget = settings.timeouts.transform
-        page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
-                    rules=page_rules, source_charset=charset, public_origin=f"{scheme}://{host_header}",
-                    in_frame=request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame"), fragment=fragment,
-                    deadline=time.monotonic() + budget)
+        async def render() -> Entry:
+            return await self.render(kind, raw, limit, upstream, upstream_url, route, page_rules, public_origin,
+                                     in_frame, by_script, coding)
+
         transform_started = time.monotonic()
         try:
-            result = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
-                self.executor, self.transform, kind, text, page), budget)
-        except (OverBudget, asyncio.TimeoutError):
-            log.warning("%s: transforms took over %ss (timeouts.transform); sent untransformed", upstream_url, budget)
-            self.metrics.responses.labels("passthrough-budget").inc()
+            entry, out, used, hit = await self.cache.get_or_render(key, coding, render, keep)
+        except PassThrough as reason:
+            log.log(reason.level, "%s: %s; sent untransformed", upstream_url, reason)
+            self.metrics.responses.labels(reason.outcome).inc()
             return await self.stream(request, upstream, headers, raw)
-        except ValueError as exc:  # nothing an HTML parser can make a page of (empty, binary junk)
-            log.info("%s: %s; sent untransformed", upstream_url, exc)
-            result = None
         except Exception:  # a page we cannot rewrite still reaches the reader, exactly as sent
             log.exception("%s: transform failed; sent untransformed", upstream_url)
-            result = None
-        if result is None:
             self.metrics.responses.labels("passthrough-error").inc()
             return await self.stream(request, upstream, headers, raw)
-        self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
+        if not hit:
+            self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
 
-        # 8. encode and respond.
-        out = result.encode("utf-8")
+        # 8. respond.
         for name in ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges"):
             headers.popall(name, None)
         media = {"html": "text/html", "sniff": "text/html", "css": "text/css"}.get(kind) or \
@@ -395,16 +391,63 @@ class Proxy:
         etag = transformed_etag(upstream.headers.get("ETag"), suffix)
         if etag:
             headers["ETag"] = etag
-        coding = codec.choose_encoding(request.headers.get("Accept-Encoding"))
-        if coding and len(out) >= settings.limits.compress_min_bytes:
-            out = codec.compress(out, coding)
-            headers["Content-Encoding"] = coding
+        if used:
+            headers["Content-Encoding"] = used
         if kind in ("html", "sniff"):
             add_vary(headers, *self.page_vary(route))
         else:
             add_vary(headers, "Accept-Encoding", *(["Cookie"] if route.from_cookie_or_host else []))
-        self.metrics.responses.labels("fragment" if fragment else "transformed").inc()
+        self.metrics.responses.labels("fragment" if entry.fragment else "transformed").inc()
         return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=out)
+
+    async def render(self, kind: str, raw: bytes, limit: int, upstream: aiohttp.ClientResponse, upstream_url: URL,
+                     route: Route, page_rules: PageRules, public_origin: str, in_frame: bool, by_script: bool,
+                     coding: str) -> Entry:
+        """Decode, transform and encode one body (a cache miss).  Raises PassThrough when the page is to go
+        out as the upstream sent it."""
+        settings = self.settings
+        try:
+            decoded = codec.decompress(raw, upstream.headers.get("Content-Encoding"), limit)
+        except codec.UndecodableBody as exc:
+            raise PassThrough("passthrough-undecodable", str(exc)) from None
+        if kind == "sniff" and not _HTML_SIGNATURE.match(decoded[:1024]):
+            raise PassThrough("stream", "not HTML after all", logging.DEBUG)
+        if kind == "css":
+            charset = codec.css_charset(decoded, upstream.headers.get("Content-Type"))
+        else:
+            charset, _ = codec.sniff_charset(decoded, upstream.headers.get("Content-Type"))
+        text = codec.decode(decoded, charset)
+        # What a script fetched goes into a page that is rewritten already: it stays a fragment.
+        fragment = kind in ("html", "sniff") and (
+            by_script or (not is_whole_document(text) and _LIST_PIECE.match(text) is not None))
+
+        # 6..7. transforms in order, off the event loop (parsing a large page takes milliseconds), within
+        # the time budget: a page that takes longer goes out as sent instead of occupying a worker.
+        budget = settings.timeouts.transform
+        page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
+                    rules=page_rules, source_charset=charset, public_origin=public_origin,
+                    in_frame=in_frame, fragment=fragment, deadline=time.monotonic() + budget)
+        try:
+            forms = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                self.executor, self.transform_and_encode, kind, text, page, coding), budget)
+        except (OverBudget, asyncio.TimeoutError):
+            raise PassThrough("passthrough-budget", f"transforms took over {budget}s (timeouts.transform)") from None
+        except ValueError as exc:  # nothing an HTML parser can make a page of (empty, binary junk)
+            raise PassThrough("passthrough-error", str(exc), logging.INFO) from None
+        if forms is None:
+            raise PassThrough("passthrough-error", "nothing to rewrite", logging.INFO)
+        return Entry(forms, fragment)
+
+    def transform_and_encode(self, kind: str, text: str, page: Page, coding: str) -> dict[str, bytes] | None:
+        """In an executor thread: the transform, then UTF-8 and the reader's compression (both cost too)."""
+        result = self.transform(kind, text, page)
+        if result is None:
+            return None
+        out = result.encode("utf-8")
+        forms = {"": out}
+        if coding and len(out) >= self.settings.limits.compress_min_bytes:
+            forms[coding] = codec.compress(out, coding)
+        return forms
 
     @staticmethod
     def page_vary(route: Route) -> list[str]:

@@ -1,8 +1,15 @@
 """Prometheus metrics, one registry per application (so tests and several apps in one process never clash)."""
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+def _multiprocess() -> bool:
+    """`serve --workers N`: every worker writes its values to the supervisor's folder (see server.py)."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
 class Metrics:
@@ -17,21 +24,31 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
         self.websockets = Counter("a11y_proxy_websockets_total", "WebSocket relays by outcome (opened, refused, "
                                   "failed)", ["outcome"], registry=self.registry)
-        self.websockets_open = Gauge("a11y_proxy_websockets_open", "WebSocket relays open now", registry=self.registry)
+        # Gauges add up over live workers in multiprocess mode (a dead worker's values drop out).
+        self.websockets_open = Gauge("a11y_proxy_websockets_open", "WebSocket relays open now", registry=self.registry,
+                                     multiprocess_mode="livesum")
         self.client_timeouts = Counter(
             "a11y_proxy_client_timeouts_total", "Reader connections closed for being too slow (kind: body = a "
             "request body stalled, send = our writes left unread)", ["kind"], registry=self.registry)
         self.transform_bytes_held = Gauge("a11y_proxy_transform_bytes_held", "Bytes of HTML held for rewriting now, "
-                                          "all requests together", registry=self.registry)
+                                          "all requests together", registry=self.registry,
+                                          multiprocess_mode="livesum")
         self.accept_errors = Counter("a11y_proxy_accept_errors_total", "New connections the operating system could "
                                      "not accept (out of file descriptors or memory)", registry=self.registry)
         self.cache_requests = Counter("a11y_proxy_cache_requests_total", "Transform cache look-ups by result (hit, "
                                       "miss)", ["result"], registry=self.registry)
         self.cache_evictions = Counter("a11y_proxy_cache_evictions_total", "Transform cache entries evicted to stay "
                                        "within cache.max_bytes", registry=self.registry)
-        self.cache_bytes = Gauge("a11y_proxy_cache_bytes", "Bytes held by the transform cache", registry=self.registry)
+        self.cache_bytes = Gauge("a11y_proxy_cache_bytes", "Bytes held by the transform cache", registry=self.registry,
+                                 multiprocess_mode="livesum")
         self.rule_reloads = Counter("a11y_proxy_rule_reloads_total", "Rule reloads by result", ["result"],
                                     registry=self.registry)
 
     def exposition(self) -> tuple[bytes, str]:
+        if _multiprocess():  # the whole server: every worker's values, summed
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

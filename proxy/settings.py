@@ -29,6 +29,7 @@ class Timeouts:
     client_body: float = 60.0  # silence allowed while a reader sends a request body (then 408)
     client_send: float = 60.0  # how long a reader may leave our writes unread before we hang up
     transform: float = 2.0  # time budget of one page's transforms; past it the page goes out as the upstream sent it
+    drain: float = 30.0  # on SIGTERM: how long in-flight requests may take to finish before the process exits
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class Settings:
     cookie_name: str = "a11y_modes"
     cookie_max_age: int = 365 * 24 * 3600
     access_log: bool = True
+    workers: int = 0  # processes for `serve` (0: one per core the process may use)
+    cache_max_bytes: int = 64 * MiB  # the transform cache, per process (0 turns it off)
     debug_view: bool = True  # /-/debug/<path> for rule authors (false turns it off: 404)
     # Who may read /-/metrics: networks (CIDR); empty = anyone who reaches the proxy.
     metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -178,7 +181,7 @@ def parse_upstream(text: str) -> URL:
 
 _TOP_KEYS = {"upstream", "upstream_aliases", "listen", "public_hosts", "trusted_proxies", "rules",
              "rules_reload_seconds", "timeouts",
-             "limits", "toolbar", "trad_variant", "cookie", "access_log", "debug_view", "metrics_allow"}
+             "limits", "toolbar", "trad_variant", "cookie", "access_log", "debug_view", "metrics_allow", "cache", "workers"}
 
 
 def load_settings(path: Path, **overrides: Any) -> Settings:
@@ -243,6 +246,15 @@ def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
             kwargs["cookie_max_age"] = int(raw["max_age"])
     if "access_log" in data:
         kwargs["access_log"] = bool(data["access_log"])
+    if "workers" in data:
+        kwargs["workers"] = field_value("workers", _workers)
+    if "cache" in data:
+        raw = expect_mapping(doc, ("cache",), data["cache"], {"max_bytes"}, "cache")
+        if "max_bytes" in raw:
+            try:
+                kwargs["cache_max_bytes"] = parse_size(raw["max_bytes"])
+            except (ValueError, TypeError) as exc:
+                raise doc.error(("cache", "max_bytes"), str(exc)) from None
     if "debug_view" in data:
         kwargs["debug_view"] = bool(data["debug_view"])
     if "metrics_allow" in data:
@@ -250,6 +262,12 @@ def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
             "metrics_allow", lambda v: tuple(ipaddress.ip_network(str(n), strict=False) for n in _string_list(v)))
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**kwargs)
+
+
+def _workers(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 256:
+        raise ValueError("workers must be a whole number from 0 (one per core) to 256")
+    return value
 
 
 def _string_list(value: Any) -> tuple[str, ...]:

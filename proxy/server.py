@@ -1,0 +1,156 @@
+"""Running the proxy on every core: one supervisor process and N worker processes on one port.
+
+Rewriting pages is CPU-bound Python; threads of one process share one GIL, so a process can use one core at
+most.  `serve --workers N` therefore forks N workers, each a whole proxy (event loop, upstream pool,
+transform cache, pipeline threads), all listening on the same port with SO_REUSEPORT.
+
+Why SO_REUSEPORT rather than one inherited listening socket (gunicorn's and classic nginx's model): with a
+shared socket, whichever event loop wakes first accepts, and an event loop is idle exactly while its
+pipeline threads are busy rewriting, so the busiest worker keeps taking new connections.  SO_REUSEPORT has
+the kernel spread connections evenly over the workers' own sockets, which is what CPU-bound work needs
+(nginx's `listen ... reuseport` exists for the same reason).  The cost: connections still queued on a
+worker that crashes are reset; a worker stopped by SIGTERM closes its socket first, so draining loses none.
+And why not gunicorn with aiohttp's GunicornWebWorker: one more dependency and configuration language for
+what is about a hundred lines here, with the same settings file and flags as a single process.
+
+The supervisor replaces a worker that dies (and gives up if workers keep dying at start), and on SIGTERM or
+SIGINT passes the signal on; each worker then stops accepting, finishes its in-flight requests (up to
+`timeouts.drain`) and exits.  /-/metrics shows the whole server through prometheus-client's multiprocess
+mode: each worker writes its values to a folder the supervisor made (and removes at exit).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+RESTART_WINDOW = 2.0  # a worker that dies sooner than this after starting counts as a failed start
+MAX_FAILED_STARTS = 5  # in a row: then the supervisor stops (a broken config, a port in use)
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use (containers' cpusets included)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def run_worker(settings, reuse_port: bool = False, parent: int | None = None) -> None:
+    """One proxy process: serve until SIGTERM/SIGINT, then drain in-flight requests and return."""
+    from .app import create_app
+
+    app = create_app(settings)
+    if parent is not None:
+        app.on_startup.append(lambda app: _watch_parent(app, parent))
+    web.run_app(app, host=settings.listen_host, port=settings.listen_port, print=None, reuse_port=reuse_port,
+                shutdown_timeout=settings.timeouts.drain, handle_signals=True,
+                access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)
+
+
+PARENT_WATCH = web.AppKey("parent_watch", asyncio.Task)
+
+
+async def _watch_parent(app: web.Application, parent: int) -> None:
+    """A worker whose supervisor vanished (killed with SIGKILL) must not serve on unsupervised."""
+
+    async def watch() -> None:
+        while os.getppid() == parent:
+            await asyncio.sleep(1.0)
+        log.warning("worker %d: the supervisor is gone; stopping", os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    app[PARENT_WATCH] = asyncio.create_task(watch())
+
+
+def _worker_main(settings, parent: int) -> None:
+    try:
+        run_worker(settings, reuse_port=True, parent=parent)
+    except OSError as exc:
+        log.error("worker %d cannot listen on %s:%d: %s", os.getpid(), settings.listen_host, settings.listen_port, exc)
+        sys.exit(3)
+
+
+class Supervisor:
+    def __init__(self, settings, workers: int):
+        self.settings = settings
+        self.count = workers
+        self.context = multiprocessing.get_context("fork")  # workers share the imported code, copy-on-write
+        self.workers: dict[int, multiprocessing.Process] = {}
+        self.started: dict[int, float] = {}
+        self.failed_starts = 0
+        self.stopping = False
+
+    def run(self) -> int:
+        metrics_dir = Path(tempfile.mkdtemp(prefix="a11y-proxy-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        log.info("supervisor %d: %d workers on %s:%d (metrics in %s)", os.getpid(), self.count,
+                 self.settings.listen_host, self.settings.listen_port, metrics_dir)
+        try:
+            for _ in range(self.count):
+                self._start_one()
+            while not self.stopping:
+                time.sleep(0.2)
+                if self._reap() is False:
+                    return 1
+            return self._drain()
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    def _start_one(self) -> None:
+        process = self.context.Process(target=_worker_main, args=(self.settings, os.getpid()), daemon=False)
+        process.start()
+        self.workers[process.pid] = process
+        self.started[process.pid] = time.monotonic()
+
+    def _reap(self) -> bool:
+        """Replace workers that died; False when they keep dying at start."""
+        from prometheus_client import multiprocess
+
+        for pid, process in list(self.workers.items()):
+            if process.is_alive() or self.stopping:
+                continue
+            del self.workers[pid]
+            lived = time.monotonic() - self.started.pop(pid)
+            multiprocess.mark_process_dead(pid)  # its live gauges no longer count
+            self.failed_starts = self.failed_starts + 1 if lived < RESTART_WINDOW else 0
+            if self.failed_starts >= MAX_FAILED_STARTS:
+                log.error("supervisor: %d workers in a row died at start (last exit code %s); stopping",
+                          self.failed_starts, process.exitcode)
+                self._stop()
+                self._drain()
+                return False
+            log.warning("supervisor: worker %d exited with code %s after %.1f s; starting another", pid,
+                        process.exitcode, lived)
+            self._start_one()
+        return True
+
+    def _stop(self, *_args) -> None:
+        self.stopping = True
+        for process in self.workers.values():
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    def _drain(self) -> int:
+        deadline = time.monotonic() + self.settings.timeouts.drain + 5
+        for process in self.workers.values():
+            process.join(max(0.0, deadline - time.monotonic()))
+        stragglers = [p for p in self.workers.values() if p.is_alive()]
+        for process in stragglers:
+            log.error("supervisor: worker %d still running after the drain timeout; killed", process.pid)
+            process.kill()
+            process.join(5)
+        log.info("supervisor %d: stopped", os.getpid())
+        return 0

@@ -1,0 +1,129 @@
+"""`serve --workers N`: real processes on one port (SO_REUSEPORT); metrics of the whole server; a dead worker
+is replaced; SIGTERM drains in-flight requests and exits."""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+@pytest.fixture
+async def upstream(serve):
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<!DOCTYPE html><html><head><title>页</title></head><body><p>国家</p></body></html>",
+                            content_type="text/html")
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(2.0)
+        return web.Response(text="slow and whole")
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/{tail:.*}", page)
+    return await serve(app)
+
+
+@pytest.fixture
+async def server(upstream):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("A11Y_PROXY_", "PROMETHEUS_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "proxy", "--log-level", "INFO", "serve", "--workers", "2", "--upstream", upstream,
+        "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as client:
+        for _ in range(100):
+            try:
+                async with client.get(base + "/-/health") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+        else:
+            process.kill()
+            pytest.fail("the workers did not start")
+    yield process, base
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+async def metric(client: aiohttp.ClientSession, base: str, name: str) -> float:
+    async with client.get(base + "/-/metrics") as response:
+        text = await response.text()
+    match = re.search(rf"^{re.escape(name)} ([0-9.e+]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+async def test_two_workers_share_the_port_and_report_as_one_server(server):
+    process, base = server
+    workers = children(process.pid)
+    assert len(workers) == 2
+    async with aiohttp.ClientSession() as client:
+        for i in range(40):  # new connections each time, so the kernel spreads them over both workers
+            async with client.get(base + f"/-/trad/p{i}.html", headers={"Connection": "close"}) as response:
+                assert response.status == 200 and "國家" in await response.text()
+        # Whichever worker answers /-/metrics, it counts the whole server's responses.
+        for _ in range(4):
+            total = await metric(client, base, 'a11y_proxy_responses_total{outcome="transformed"}')
+            assert total == 40
+
+
+async def test_a_dead_worker_is_replaced(server):
+    process, base = server
+    first = children(process.pid)
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        now = children(process.pid)
+        if len(now) == 2 and first[0] not in now:
+            break
+        await asyncio.sleep(0.2)
+    else:
+        pytest.fail(f"no replacement worker: {children(process.pid)}")
+    async with aiohttp.ClientSession() as client:
+        for _ in range(10):
+            async with client.get(base + "/a.html", headers={"Connection": "close"}) as response:
+                assert response.status == 200
+
+
+async def test_sigterm_drains_in_flight_requests_then_exits(server):
+    process, base = server
+    async with aiohttp.ClientSession() as client:
+        in_flight = asyncio.create_task(client.get(base + "/slow"))
+        await asyncio.sleep(0.5)  # the request is at the upstream now
+        process.send_signal(signal.SIGTERM)
+        response = await asyncio.wait_for(in_flight, 10)
+        assert response.status == 200 and await response.text() == "slow and whole"
+    assert await asyncio.wait_for(process.wait(), 40) == 0
+    assert children(process.pid) == []
