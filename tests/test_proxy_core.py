@@ -246,7 +246,7 @@ async def test_200_mib_download_streams_with_bounded_memory(tmp_path, serve, htt
     upstream = await serve(upstream_app())
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "proxy", "--log-level", "WARNING", "serve", "--upstream", upstream,
+        sys.executable, "-m", "proxy", "--log-level", "WARNING", "serve", "--workers", "1", "--upstream", upstream,
         "--listen", f"127.0.0.1:{port}", cwd=str(_root()))
     try:
         await _wait_healthy(http, f"http://127.0.0.1:{port}")
