@@ -30,6 +30,7 @@ class Entry:
 
     forms: dict[str, bytes] = field(default_factory=dict)
     fragment: bool = False  # rendered as a fragment (for the response metrics)
+    kind: str = "html"  # html, sniff, css or json: what the body is
 
     @property
     def size(self) -> int:
@@ -87,6 +88,15 @@ class TransformCache:
             del self.pending[key]
             done.set_result(None)
 
+    def lookup(self, key: bytes, coding: str) -> tuple[Entry, bytes, str] | None:
+        """The entry for `key` (counted as a hit) in `coding`, or None when it is not held (any more)."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        self.metrics.cache_requests.labels("hit").inc()
+        self.entries.move_to_end(key)
+        return (entry, *self._form(key, entry, coding))
+
     def _form(self, key: bytes, entry: Entry, coding: str) -> tuple[bytes, str]:
         identity = entry.forms[""]
         if not coding or len(identity) < self.compress_min_bytes:
@@ -117,3 +127,51 @@ class TransformCache:
 
 def encode(body: bytes, coding: str) -> bytes:
     return codec.compress(body, coding) if coding else body
+
+
+# --- revalidation: a repeat view costs a 304 from the upstream and a cache hit ----------------------------
+
+@dataclass
+class Remembered:
+    """What the upstream sent for a request the last time, to ask it "still this?" (If-None-Match /
+    If-Modified-Since) and, on 304, answer with the cached rewrite of that very response."""
+
+    entry_key: bytes  # the transform cache's key of the rewritten body
+    status: int
+    reason: str
+    headers: object  # the upstream's response headers (a CIMultiDict; never with Set-Cookie)
+    validators: dict[str, str]  # request headers that ask the upstream whether it changed
+
+
+class Revalidations:
+    """Remembered responses by request (URL, modes, origin, and the reader's own Cookie and Authorization:
+    a record is only ever used for the reader it was made for), least recently used first out."""
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self.items: OrderedDict[bytes, Remembered] = OrderedDict()
+
+    def get(self, key: bytes) -> Remembered | None:
+        found = self.items.get(key)
+        if found is not None:
+            self.items.move_to_end(key)
+        return found
+
+    def put(self, key: bytes, remembered: Remembered) -> None:
+        self.items[key] = remembered
+        self.items.move_to_end(key)
+        while len(self.items) > self.max_items:
+            self.items.popitem(last=False)
+
+    def drop(self, key: bytes) -> None:
+        self.items.pop(key, None)
+
+
+def validators_of(headers) -> dict[str, str]:
+    """The conditional request headers a response's validators allow (empty: it gave none)."""
+    found = {}
+    if headers.get("ETag"):
+        found["If-None-Match"] = headers["ETag"]
+    if headers.get("Last-Modified"):
+        found["If-Modified-Since"] = headers["Last-Modified"]
+    return found

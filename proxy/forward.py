@@ -20,7 +20,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from . import codec, pages
-from .cache import Entry, TransformCache, cache_key
+from .cache import Entry, Remembered, Revalidations, TransformCache, cache_key, validators_of
 from .headers import (add_vary, etag_suffix, rewrite_response_headers, strip_hop_by_hop, transformed_etag,
                       upstream_if_none_match, upstream_request_headers)
 from .metrics import Metrics
@@ -122,6 +122,11 @@ def fetched_by_script(request: web.Request) -> bool:
         or request.headers.get("Sec-Fetch-Dest") == "empty"
 
 
+REVALIDATION_KEY = web.RequestKey("revalidation_key", bytes)  # per-request storage
+# A 304 updates the stored response's headers, except those that describe the body we already hold.
+_NOT_FROM_304 = {"content-length", "content-encoding", "content-type", "transfer-encoding", "content-range"}
+
+
 class PassThrough(Exception):
     """This body goes out as the upstream sent it: why, the metric outcome, and the log level it deserves."""
 
@@ -203,6 +208,8 @@ class Proxy:
         self.executor = executor
         self.memory = MemoryBudget(settings.limits.transform_memory_bytes, metrics.transform_bytes_held)
         self.cache = TransformCache(settings.cache_max_bytes, metrics, settings.limits.compress_min_bytes)
+        # One record per request seen (~1 KB each), as many as a full cache of 16 KB pages could answer.
+        self.revalidations = Revalidations(max(1024, settings.cache_max_bytes // (16 * 1024)))
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         settings = self.settings
@@ -252,11 +259,28 @@ class Proxy:
         if route.modes.trad is not None:  # what the reader typed in Traditional goes back in Simplified
             path_qs, body = self.simplify_search(request, route, headers, body)
         upstream_url = URL(settings.upstream_origin + path_qs, encoded=True)
+        remembered = self.ask_if_changed(request, route, upstream_url, headers, body, f"{scheme}://{host_header}")
 
         started = time.monotonic()
         try:
             upstream = await self.client.request(
                 request.method, upstream_url, headers=headers, data=body, allow_redirects=False)
+            if remembered is not None:
+                self.metrics.cache_revalidations.labels(str(upstream.status)).inc()
+                if upstream.status == 304:  # the page we rewrote last time is still the page: a cache hit
+                    found = self.cache.lookup(remembered.entry_key, codec.choose_encoding(
+                        request.headers.get("Accept-Encoding")) or "")
+                    if found is not None:
+                        try:
+                            return self.revalidated(request, route, remembered, upstream, links, host_header,
+                                                    scheme, suffix, *found)
+                        finally:
+                            upstream.release()
+                    upstream.release()  # evicted meanwhile: ask again, without the condition
+                    for name in remembered.validators:
+                        headers.popall(name, None)
+                    upstream = await self.client.request(
+                        request.method, upstream_url, headers=headers, data=body, allow_redirects=False)
         except ClientTooSlow:
             return self.client_too_slow(request, route)
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
@@ -381,24 +405,81 @@ class Proxy:
             return await self.stream(request, upstream, headers, raw)
         if not hit:
             self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
+        revalidation_key = request.get(REVALIDATION_KEY)
+        if revalidation_key is not None:
+            self.remember(revalidation_key, key, upstream, keep)
+        return self.send_rewritten(request, route, upstream.status, upstream.reason, upstream.headers, headers,
+                                   entry, out, used, suffix)
 
-        # 8. respond.
+    def send_rewritten(self, request, route: Route, status: int, reason: str, upstream_headers, headers: CIMultiDict,
+                       entry: Entry, out: bytes, used: str, suffix: str) -> web.Response:
+        """8. respond with a rewritten body (fresh or from the cache: the same headers either way)."""
         for name in ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges"):
             headers.popall(name, None)
-        media = {"html": "text/html", "sniff": "text/html", "css": "text/css"}.get(kind) or \
-            upstream.headers.get("Content-Type", "application/json").split(";")[0]
+        media = {"html": "text/html", "sniff": "text/html", "css": "text/css"}.get(entry.kind) or \
+            upstream_headers.get("Content-Type", "application/json").split(";")[0]
         headers["Content-Type"] = f"{media}; charset=utf-8"
-        etag = transformed_etag(upstream.headers.get("ETag"), suffix)
+        etag = transformed_etag(upstream_headers.get("ETag"), suffix)
         if etag:
             headers["ETag"] = etag
         if used:
             headers["Content-Encoding"] = used
-        if kind in ("html", "sniff"):
+        if entry.kind in ("html", "sniff"):
             add_vary(headers, *self.page_vary(route))
         else:
             add_vary(headers, "Accept-Encoding", *(["Cookie"] if route.from_cookie_or_host else []))
         self.metrics.responses.labels("fragment" if entry.fragment else "transformed").inc()
-        return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=out)
+        return web.Response(status=status, reason=reason, headers=headers, body=out)
+
+    # --- revalidation: a repeat view costs the upstream a 304 and us a cache hit ---
+
+    def ask_if_changed(self, request: web.Request, route: Route, upstream_url: URL, headers: CIMultiDict, body,
+                       public_origin: str) -> Remembered | None:
+        """For a plain GET whose response we rewrote before, add that response's validators to the upstream
+        request (and return the record); None otherwise.  The record is keyed by everything the rewrite
+        depends on except the body, plus the reader's own Cookie and Authorization, so it only ever serves
+        the reader it was made for."""
+        if not self.cache.enabled or request.method != "GET" or body is not None or any(
+                name in headers for name in ("If-None-Match", "If-Modified-Since", "If-Match", "Range")):
+            return None
+        key = cache_key("revalidate", str(upstream_url), route.modes.canonical(), route.prefix, public_origin,
+                        request.headers.get("Sec-Fetch-Dest", ""), str(fetched_by_script(request)),
+                        headers.get("Cookie", ""), headers.get("Authorization", ""),
+                        headers.get("Accept-Encoding", ""), headers.get("Accept-Language", ""),
+                        f"{self.variant_key}|{self.rules.version}")
+        request[REVALIDATION_KEY] = key
+        remembered = self.revalidations.get(key)
+        if remembered is None or remembered.entry_key not in self.cache.entries:
+            return None
+        headers.update(remembered.validators)
+        return remembered
+
+    def remember(self, revalidation_key: bytes, entry_key: bytes, upstream: aiohttp.ClientResponse, keep: bool) -> None:
+        validators = validators_of(upstream.headers)
+        if not keep or upstream.status != 200 or not validators or "Set-Cookie" in upstream.headers \
+                or "*" in upstream.headers.get("Vary", ""):
+            self.revalidations.drop(revalidation_key)
+            return
+        self.revalidations.put(revalidation_key, Remembered(entry_key, upstream.status, upstream.reason,
+                                                            CIMultiDict(upstream.headers), validators))
+
+    def revalidated(self, request, route: Route, remembered: Remembered, upstream: aiohttp.ClientResponse,
+                    links: UpstreamLinks, host_header: str, scheme: str, suffix: str, entry: Entry, out: bytes,
+                    used: str) -> web.Response:
+        """The upstream said 304 to our own question: the stored response, its headers updated from the 304
+        (RFC 9111 section 4.3.4), with the cached rewrite as its body."""
+        merged = CIMultiDict(remembered.headers)
+        for name in {k.lower() for k in upstream.headers.keys()} - _NOT_FROM_304:
+            values = upstream.headers.getall(name)
+            merged.popall(name, None)
+            for value in values:
+                merged.add(name, value)
+        headers = strip_hop_by_hop(merged)
+        rewrite_response_headers(headers, links=links, request_url=upstream.url, public_host=host_header,
+                                 public_scheme=scheme)
+        headers.add("Via", f"{upstream.version.major}.{upstream.version.minor} a11y-proxy")
+        return self.send_rewritten(request, route, remembered.status, remembered.reason, merged, headers, entry,
+                                   out, used, suffix)
 
     async def render(self, kind: str, raw: bytes, limit: int, upstream: aiohttp.ClientResponse, upstream_url: URL,
                      route: Route, page_rules: PageRules, public_origin: str, in_frame: bool, by_script: bool,
@@ -436,7 +517,7 @@ class Proxy:
             raise PassThrough("passthrough-error", str(exc), logging.INFO) from None
         if forms is None:
             raise PassThrough("passthrough-error", "nothing to rewrite", logging.INFO)
-        return Entry(forms, fragment)
+        return Entry(forms, fragment, kind)
 
     def transform_and_encode(self, kind: str, text: str, page: Page, coding: str) -> dict[str, bytes] | None:
         """In an executor thread: the transform, then UTF-8 and the reader's compression (both cost too)."""

@@ -39,6 +39,9 @@ class Metrics:
                                       "miss)", ["result"], registry=self.registry)
         self.cache_evictions = Counter("a11y_proxy_cache_evictions_total", "Transform cache entries evicted to stay "
                                        "within cache.max_bytes", registry=self.registry)
+        self.cache_revalidations = Counter("a11y_proxy_cache_revalidations_total", "Upstream answers to the proxy's "
+                                           "own conditional requests (304: a repeat view was a cache hit)",
+                                           ["status"], registry=self.registry)
         self.cache_bytes = Gauge("a11y_proxy_cache_bytes", "Bytes held by the transform cache", registry=self.registry,
                                  multiprocess_mode="livesum")
         self.rule_reloads = Counter("a11y_proxy_rule_reloads_total", "Rule reloads by result", ["result"],

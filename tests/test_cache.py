@@ -7,6 +7,7 @@ import re
 
 import pytest
 from aiohttp import web
+from multidict import CIMultiDict
 
 from proxy.cache import Entry, TransformCache, cache_key
 from proxy.metrics import Metrics
@@ -45,7 +46,7 @@ async def metric(http, proxied: str, name: str) -> float:
 async def fetch(http, url: str, **headers) -> tuple[bytes, dict]:
     async with http.get(url, headers=headers) as response:
         assert response.status == 200
-        return await response.read(), dict(response.headers)
+        return await response.read(), CIMultiDict(response.headers)
 
 
 @pytest.mark.parametrize("encoding", ["identity", "gzip", "br"])
@@ -170,3 +171,40 @@ async def test_render_failure_is_not_cached_and_waiters_are_released():
                                    return_exceptions=True)
     assert all(isinstance(r, ValueError) for r in results)
     assert not cache.entries and not cache.pending and calls == 3
+
+
+async def test_repeat_view_costs_a_304_and_a_hit(serve, proxy, http):
+    seen: list[dict] = []
+    state = {"etag": '"v1"', "text": "第一版"}
+
+    async def page(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        extra = {"Set-Cookie": "s=1"} if request.query.get("cookie") else {}
+        if request.headers.get("If-None-Match") == state["etag"]:
+            return web.Response(status=304, headers={"ETag": state["etag"], "Cache-Control": "max-age=5", **extra})
+        body = PAGE.format(n=state["text"], filler="政务公开。" * 200)
+        return web.Response(text=body, content_type="text/html",
+                            headers={"ETag": state["etag"], "Cache-Control": "max-age=60", **extra})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    proxied = await proxy(await serve(app))
+    url = proxied + "/-/trad/a.html"
+    first, first_headers = await fetch(http, url, Cookie="session=reader-a")
+    again, again_headers = await fetch(http, url, Cookie="session=reader-a")
+    assert first == again and "If-None-Match" not in seen[0] and seen[1]["If-None-Match"] == '"v1"'
+    assert again_headers["Cache-Control"] == "max-age=5"  # the 304's headers update the stored ones
+    assert again_headers["ETag"] == first_headers["ETag"] and first_headers["ETag"].startswith("W/\"v1.a11y-")
+    assert await metric(http, proxied, 'a11y_proxy_cache_revalidations_total{status="304"}') == 1
+    assert await metric(http, proxied, "a11y_proxy_transform_seconds_count") == 1
+    # Another reader (another cookie) never gets reader A's record: an unconditional request.
+    await fetch(http, url, Cookie="session=reader-b")
+    assert "If-None-Match" not in seen[2]
+    # The page changed: the upstream answers 200 to the question, and the reader gets the new page.
+    state.update(etag='"v2"', text="第二版")
+    changed, _ = await fetch(http, url, Cookie="session=reader-a")
+    assert seen[3]["If-None-Match"] == '"v1"' and "第二版".encode() in changed
+    # Responses that set cookies are never remembered.
+    await fetch(http, url + "?cookie=1")
+    await fetch(http, url + "?cookie=1")
+    assert "If-None-Match" not in seen[5]
