@@ -439,10 +439,12 @@ class BuiltinLoad:
     def close(self) -> None:
         pass
 
-    def run(self, url: str, seconds: float) -> Measurement:
-        return asyncio.run(asyncio.wait_for(self._run(url, seconds), seconds + REQUEST_TIMEOUT + 10))
+    def run(self, url: str, seconds: float, next_url: Callable[[], str] | None = None) -> Measurement:
+        """next_url, when given, names the URL of each request instead of `url` (bench/throughput.py: a new
+        query string per request)."""
+        return asyncio.run(asyncio.wait_for(self._run(url, seconds, next_url), seconds + REQUEST_TIMEOUT + 10))
 
-    async def _run(self, url: str, seconds: float) -> Measurement:
+    async def _run(self, url: str, seconds: float, next_url: Callable[[], str] | None = None) -> Measurement:
         import aiohttp
 
         latencies: list[float] = []
@@ -460,7 +462,7 @@ class BuiltinLoad:
                 while time.perf_counter() < deadline and len(latencies) + errors < BUILTIN_MAX_REQUESTS:
                     began = time.perf_counter()
                     try:
-                        async with session.get(url) as response:
+                        async with session.get(next_url() if next_url is not None else url) as response:
                             async for _chunk in response.content.iter_chunked(256 * KiB):
                                 pass  # read the whole body, as a client would, without keeping it
                             ok = response.status == 200
