@@ -42,7 +42,9 @@ Rows 2-5 run against `python -m proxy serve --workers 1` (one process, serving d
 again against `--workers 2` (a supervisor and two worker processes on one port with SO_REUSEPORT). Each proxy
 is started on a free port, waited for on /-/health (and, for 2 workers, until both listen), stopped with
 SIGTERM and waited for. The proxies run with the repository's rules/ folder and `access_log: false`
-(a config file in the temp dir); `--no-rules` leaves the rules out.
+(a config file in the temp dir); `--no-rules` leaves the rules out. The proxy is the working tree's, or with
+`--commit REV` that commit's `proxy/` and `rules/`, exported with `git archive` into the temp dir (the
+repository is only read): figures tied to a commit while others edit the working tree.
 
 Load: `wrk --latency -t1 -c16` when /usr/bin/wrk exists (Debian package `wrk`), with a Lua script that puts a
 per-thread counter in the query string for the cold rows; else bench/passthrough.py's aiohttp load loop, with
@@ -121,7 +123,6 @@ KiB = pt.KiB
 WRK = pt.WRK
 NGINX = "/usr/sbin/nginx"
 CORPUS_PAGE = ROOT.parent / "shared" / "corpus" / "pages" / "001-gz-article.html"
-RULES_DIR = ROOT / "rules"
 BINARY_PATH = "/files/banner.png"
 BINARY_BYTES = 100 * KiB
 FULL_MODES = "trad+elder"
@@ -550,10 +551,11 @@ class AiohttpUpstream:
 class Proxy(ChildProcess):
     """`python -m proxy serve --workers N` in front of the upstream."""
 
-    def __init__(self, tmp: Path, workers: int, upstream_port: int, rules: Path | None) -> None:
+    def __init__(self, tmp: Path, workers: int, upstream_port: int, rules: Path | None, source: Path = ROOT) -> None:
         super().__init__()
         self.name = f"proxy --workers {workers}"
         self.workers = workers
+        self.source = source  # the folder holding the `proxy` package: the repository, or an exported commit
         self.upstream_port = upstream_port
         self.rules = rules
         self.tmp = tmp
@@ -570,8 +572,8 @@ class Proxy(ChildProcess):
             command += ["--rules", str(self.rules)]
         env = {k: v for k, v in os.environ.items()
                if not (k.lower().endswith("_proxy") or k.startswith("A11Y_PROXY_") or k == "PROMETHEUS_MULTIPROC_DIR")}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
-        self._spawn(command, self.tmp / f"proxy-w{self.workers}.log", env=env, cwd=ROOT)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(self.source), env.get("PYTHONPATH"))))
+        self._spawn(command, self.tmp / f"proxy-w{self.workers}.log", env=env, cwd=self.source)
         wait_until_answers(self.port, "/-/health", self.name, self.alive, self.log)
         if self.workers > 1:  # SO_REUSEPORT: one listening socket per worker once each has bound
             deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -582,6 +584,42 @@ class Proxy(ChildProcess):
                 time.sleep(0.1)
         self.remember_children()
         return self
+
+
+def export_commit(rev: str, tmp: Path) -> tuple[Path, str]:
+    """`git archive` of the proxy package and rules at `rev` into tmp/src (the repository is only read), with
+    the trad accelerator: the working tree's build when the commit has the same C source, else built here
+    (optional: without it the proxy runs its pure-Python reference, slower). (folder, description)."""
+    def git(*argv: str, **kwargs: Any) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, timeout=60, **kwargs)
+
+    found = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if found.returncode != 0:
+        raise BenchError(f"--commit {rev}: no such commit")
+    commit = found.stdout.decode().strip()
+    src = tmp / "src"
+    src.mkdir()
+    paths = [p for p in ("proxy", "rules", "setup.py", "pyproject.toml")
+             if git("cat-file", "-e", f"{commit}:{p}").returncode == 0]
+    archive = git("archive", "--format=tar", commit, *paths)
+    if archive.returncode != 0:
+        raise BenchError(f"git archive {commit} failed: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True, timeout=60)
+    c_source = "proxy/transforms/_trad_scan.c"
+    accelerator = "no C accelerator in this commit"
+    if (src / c_source).exists():
+        built = sorted((ROOT / "proxy" / "transforms").glob("_trad_scan.*.so"))
+        if built and (ROOT / c_source).exists() and (ROOT / c_source).read_bytes() == (src / c_source).read_bytes():
+            for so in built:
+                shutil.copy2(so, src / "proxy" / "transforms" / so.name)
+            accelerator = "trad accelerator: the working tree's build (same C source)"
+        else:
+            done = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=src,
+                                  capture_output=True, timeout=300)
+            ok = done.returncode == 0 and any((src / "proxy" / "transforms").glob("_trad_scan.*.so"))
+            accelerator = ("trad accelerator: built for this commit" if ok else
+                           "trad accelerator could not be built: the pure-Python reference runs (slower)")
+    return src, f"commit {commit[:10]} (exported with git archive; {accelerator})"
 
 
 # --- load generation ---------------------------------------------------------------------------------------
@@ -703,12 +741,14 @@ def cache_summary(delta: dict[str, float]) -> dict[str, Any]:
 
 # --- the page alone, in this process -----------------------------------------------------------------------
 
-def pipeline_breakdown(site: Site, rules_dir: Path | None, repeats: int) -> dict[str, Any]:
+def pipeline_breakdown(site: Site, rules_dir: Path | None, repeats: int, source: Path = ROOT) -> dict[str, Any]:
     """Median milliseconds of each step of one full-mode render of the page, in this process: what a cold
     request costs the proxy before any HTTP. Mirrors proxy.pipeline.Pipeline._run step by step, and times
     Pipeline.render whole too (so a drift between the two shows)."""
     from yarl import URL
 
+    if str(source) not in sys.path[:1]:
+        sys.path.insert(0, str(source))  # the same `proxy` the servers run
     from proxy import codec, document
     from proxy.modes import parse as parse_modes
     from proxy.pipeline import Page, build_pipeline
@@ -804,10 +844,10 @@ def sanity_check_pages(proxy: Proxy, site: Site) -> dict[str, Any]:
         seen[label] = body
     source = site.page_bytes.decode(wire_encoding(declared_charset(site.page_bytes))[0], "replace")
     if seen["plain"] == site.page_bytes:
-        raise BenchError(f"{proxy.name}: the plain page came back unchanged: not rewritten")
+        raise BenchError(f"{proxy.name}: the plain page came back unchanged: not rewritten{_log_tail(proxy.log, 4)}")
     full = seen["full"].decode("utf-8", "replace")
     if "广" in source and "廣" not in full:
-        raise BenchError(f"{proxy.name}: the full-mode page is not in Traditional script")
+        raise BenchError(f"{proxy.name}: the full-mode page is not in Traditional script{_log_tail(proxy.log, 4)}")
     if abs(len(seen["full?n"]) - len(seen["full"])) > 0.02 * len(seen["full"]):
         raise BenchError(f"{proxy.name}: the cold URL gave {len(seen['full?n']):,} bytes, the hot one "
                          f"{len(seen['full']):,}: not the same page")
@@ -857,13 +897,12 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     began = time.monotonic()
     use_nginx = not args.no_nginx and os.access(NGINX, os.X_OK)
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and os.access(WRK, os.X_OK))
-    rules = None if args.no_rules or not RULES_DIR.is_dir() else RULES_DIR
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"), "argv": sys.argv, "cpus": os.cpu_count(),
         "python": sys.version.split()[0], "git": _git_state(), "connections": args.connections,
         "threads": args.threads, "duration_s": args.duration, "warmup_s": args.warmup,
         "nginx": nginx_version() if use_nginx else None, "nginx_workers": args.nginx_workers if use_nginx else None,
-        "rules": str(rules) if rules else None, "notes": [], "rows": []}
+        "notes": [], "rows": []}
     notes: list[str] = report["notes"]
     quiet_deadline = time.monotonic() + args.wait_quiet
     while True:  # one second's sample of the machine before anything of ours runs
@@ -883,6 +922,12 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
     try:
         with contextlib.ExitStack() as stack:
+            if args.commit:
+                source, report["proxy_source"] = export_commit(args.commit, tmp)
+            else:
+                source, report["proxy_source"] = ROOT, f"working tree at {report['git']['describe']}"
+            rules = None if args.no_rules or not (source / "rules").is_dir() else source / "rules"
+            report["rules"] = "rules/" if rules else None
             site = prepare_site(tmp)
             load = Load(use_wrk, args.threads, tmp)
             report.update(page=site.page_source, page_path=site.page_path, page_type=site.page_type,
@@ -891,10 +936,10 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             print(f"binary:   {BINARY_PATH}, {len(site.binary):,} bytes, image/png")
             print(f"load:     {load.name}, {args.connections} connections, {args.warmup:g} s warm-up + "
                   f"{args.duration:g} s per row; {os.cpu_count()} CPUs shared by everything")
-            print(f"rules:    {rules or 'none'}; proxy code at {report['git']['describe']}")
+            print(f"proxy:    {report['proxy_source']}; rules: {report['rules'] or 'none'}")
             if not args.skip_breakdown:
                 try:
-                    report["pipeline_alone"] = pipeline_breakdown(site, rules, 5 if args.quick else 15)
+                    report["pipeline_alone"] = pipeline_breakdown(site, rules, 5 if args.quick else 15, source)
                     alone = report["pipeline_alone"]
                     print(f"page alone in this process ({FULL_MODES}): {alone['pipeline_render_ms']:.1f} ms "
                           f"per render (median of {alone['repeats']})")
@@ -936,7 +981,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     (2, [RowSpec("passthrough", "2 pass-through, binary", "w2", BINARY_PATH),
                          RowSpec("hot_full", "4 hot full", "w2", full),
                          RowSpec("cold_full", "5 cold full", "w2", full, cold=True)])):
-                with Proxy(tmp, workers, upstream.port, rules) as proxy:
+                with Proxy(tmp, workers, upstream.port, rules, source) as proxy:
                     proxy.start()
                     sanity_check_binary(proxy.port, proxy.name, site)
                     sizes = sanity_check_pages(proxy, site)
@@ -1116,6 +1161,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-breakdown", action="store_true", help="skip the in-process render breakdown")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="wait up to this long for the machine to be idle before starting (0)")
+    parser.add_argument("--commit", metavar="REV", help="run the proxy of this commit (exported with git archive "
+                        "into the temp dir) instead of the working tree: for figures tied to a commit while the "
+                        "working tree is being edited")
     parser.add_argument("--keep-logs", action="store_true", help="keep the temp dir (configs, server logs)")
     args = parser.parse_args(argv)
     if args.quick:
