@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from . import __version__, pages
+from . import __version__, logs, pages
 from .forward import Proxy, cookie_modes, public_host_header, public_scheme
 from .metrics import Metrics
 from .modes import Modes, UnknownMode, parse as parse_modes
@@ -56,7 +56,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Appl
         # One header line (and the request line) up to 8 KiB, at most 100 of them; the sum is
         # limits.request_headers_bytes, checked per request (nginx: large_client_header_buffers 4 8k).
         "max_line_size": 8190, "max_field_size": 8190, "max_headers": 100,
-    })
+        # The access line's form (text with the request id, or JSON: proxy/logs.py); whether there is one at
+        # all is the runner's access_log (settings.access_log).
+        **logs.handler_args(settings.log_format),
+    }, middlewares=[logs.request_id_middleware(settings.is_trusted)])
+    app.on_response_prepare.append(logs.add_request_id_header)
     app[SETTINGS] = settings
     app[PIPELINE] = pipeline or build_pipeline(settings)
     app[METRICS] = Metrics()
@@ -96,7 +100,8 @@ async def _start_client(app: web.Application) -> None:
         # aiohttp reads a response ahead until twice read_bufsize is buffered: that is the read-ahead that
         # lets a response up to response_buffer_bytes free its upstream connection before a slow reader takes it.
         read_bufsize=max(64 * 1024, settings.limits.response_buffer_bytes // 2),
-        skip_auto_headers=("User-Agent",), trust_env=False)
+        skip_auto_headers=("User-Agent",), trust_env=False,
+        trace_configs=[logs.trace_config()])  # the upstream's status, for the request's access line
     app[CLIENT] = client
     # Threads, not only one per core: a page that runs up to its time budget must not hold up small pages.
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2)), thread_name_prefix="pipeline")

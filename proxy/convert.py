@@ -3,15 +3,26 @@
 Site phrase dictionaries (proper and place names OpenCC gets wrong for a portal) are added to OpenCC's
 own dictionary chain through a generated configuration, so they take part in OpenCC's longest-match
 segmentation exactly like its built-in phrases, rather than being patched in afterwards.
+
+OpenCC reads a configuration and its text dictionaries from files.  Ours are never written to disk: they
+are anonymous in-memory files (Linux memfd_create), which OpenCC opens as /proc/self/fd/N and reads whole
+while the converter is built; then they are closed.  So a read-only root filesystem (docker run --read-only,
+Kubernetes' readOnlyRootFilesystem) and an unusable TMPDIR change nothing.  Only where memfd_create is
+missing (not Linux) is a private temporary folder used, and removed as soon as the converter is built.
+
+The generated configuration names OpenCC's own dictionaries by absolute path.  Where they are is asked of
+the opencc package (the configuration file it resolves for a name), never assumed; check() verifies at start
+that every file our configurations name is there, and tests/test_image.py fails if the package changes it.
 """
 from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import json
 import os
+import shutil
 import tempfile
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import opencc
@@ -26,13 +37,64 @@ FORWARD_CONFIGS = ("s2t", "s2tw", "s2twp", "s2hk")
 REVERSE_CONFIGS = {"s2t": "t2s", "s2tw": "tw2s", "s2twp": "tw2sp", "s2hk": "hk2s"}
 LANG_TAGS = {"s2t": "zh-Hant", "s2tw": "zh-Hant-TW", "s2twp": "zh-Hant-TW", "s2hk": "zh-Hant-HK"}
 
-_SHARE = Path(opencc.__file__).resolve().parent / "clib" / "share" / "opencc"
+
+class ConversionSetupError(Exception):
+    """OpenCC's data are not where the opencc package says, or cannot be read: the proxy cannot start."""
+
+
+@functools.lru_cache(maxsize=None)
+def config_file(config: str) -> Path:
+    """The JSON file OpenCC itself loads for a configuration name ('s2t'), as the opencc package resolves
+    it: the path the OpenCC object reports (its `config` attribute)."""
+    try:
+        resolved = Path(opencc.OpenCC(config).config)
+    except Exception as exc:  # the native library says why (missing file, bad JSON)
+        raise ConversionSetupError(f"OpenCC cannot load its configuration {config!r}: {exc}") from None
+    if not resolved.is_absolute() or not resolved.is_file():
+        raise ConversionSetupError(f"the opencc package ({opencc.__version__}) no longer reports where its "
+                                   f"configuration {config!r} is (got {str(resolved)!r}); see convert.py")
+    return resolved
+
+
+def dictionary_files(config: str) -> list[Path]:
+    """Every dictionary file a configuration names, as absolute paths (they sit beside the configuration)."""
+    base = config_file(config)
+    found: list[Path] = []
+
+    def walk(node: dict) -> None:
+        if node.get("type") in ("ocd2", "ocd", "text"):
+            found.append(base.parent / node["file"])
+        for child in node.get("dicts", []):
+            walk(child)
+
+    data = json.loads(base.read_text(encoding="utf-8"))
+    for step in data.get("normalization", []) + data.get("conversion_chain", []):
+        walk(step["dict"])
+    if "segmentation" in data:
+        walk(data["segmentation"]["dict"])
+    return found
+
+
+def check() -> None:
+    """At start: OpenCC's data for every configuration we use are where the package says, and a converter
+    with site phrases can be built here (in memory).  Raises ConversionSetupError saying what is wrong."""
+    for config in FORWARD_CONFIGS + tuple(REVERSE_CONFIGS.values()):
+        for path in dictionary_files(config):
+            if not os.access(path, os.R_OK):
+                raise ConversionSetupError(f"OpenCC dictionary {path} (of {config}) is missing or unreadable")
+    try:
+        sample = Converter("s2t", (("示范市", "示範巿"),)).convert("示范市")
+    except Exception as exc:
+        raise ConversionSetupError(f"cannot build a converter with site phrases: {exc}") from None
+    if sample != "示範巿":
+        raise ConversionSetupError(f"site phrases are not applied by this OpenCC ({opencc.__version__}): "
+                                   f"示范市 -> {sample}")
 
 
 class Converter:
     def __init__(self, config: str, phrases: tuple[tuple[str, str], ...] = ()):
         self.config = config
-        self._opencc = opencc.OpenCC(_config_with_phrases(config, phrases) if phrases else config)
+        self._opencc = _opencc_with_phrases(config, phrases) if phrases else opencc.OpenCC(config)
 
     def convert(self, text: str) -> str:
         return self._opencc.convert(text)
@@ -69,49 +131,61 @@ def reverse_config(forward: str) -> str:
     return REVERSE_CONFIGS.get(forward, "t2s")
 
 
-def _config_with_phrases(config: str, phrases: tuple[tuple[str, str], ...]) -> str:
-    """Write an OpenCC config that is `config` with a text dictionary of site phrases joined to the
-    phrase dictionaries of its first (Simplified -> Traditional) step and of its segmentation; later
-    steps (regional variants) keep the site's chosen forms unchanged through an identity dictionary."""
-    base = json.loads((_SHARE / f"{config}.json").read_text(encoding="utf-8"))
-    digest = hashlib.sha1(json.dumps([config, phrases], ensure_ascii=False).encode()).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / f"a11y-proxy-opencc-{os.getuid()}"
-    folder.mkdir(exist_ok=True)
-    site_dict = folder / f"{digest}.txt"
-    identity_dict = folder / f"{digest}-keep.txt"
-    _write_atomically(site_dict, "".join(f"{s}\t{t}\n" for s, t in phrases))
-    _write_atomically(identity_dict, "".join(f"{t}\t{t}\n" for _, t in phrases))
-    site = {"type": "text", "file": str(site_dict)}
-    keep = {"type": "text", "file": str(identity_dict)}
+@contextmanager
+def _memory_files():
+    """Write text into files that live only in memory; yield a function text -> path that OpenCC can open.
+    Falls back to a private temporary folder (removed at exit) where memfd_create is missing."""
+    with ExitStack() as stack:
+        if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+            def put(text: str, name: str) -> str:
+                fd = os.memfd_create(f"a11y-proxy-{name}", os.MFD_CLOEXEC)
+                stack.callback(os.close, fd)
+                data = memoryview(text.encode("utf-8"))
+                while data:
+                    data = data[os.write(fd, data):]
+                return f"/proc/self/fd/{fd}"
+        else:  # pragma: no cover - not Linux
+            folder = tempfile.mkdtemp(prefix="a11y-proxy-opencc-")
+            stack.callback(shutil.rmtree, folder, True)
 
-    def absolute(node: dict) -> dict:
-        node = copy.deepcopy(node)
-        if node.get("type") == "ocd2":
-            node["file"] = str(_SHARE / node["file"])
-        node["dicts"] = [absolute(d) for d in node.get("dicts", [])]
-        if not node["dicts"]:
-            del node["dicts"]
-        return node
-
-    for step in base.get("normalization", []):
-        step["dict"] = absolute(step["dict"])
-    if "segmentation" in base:
-        base["segmentation"]["dict"] = {"type": "group", "match_policy": "union",
-                                        "dicts": [site, absolute(base["segmentation"]["dict"])]}
-    chain = base["conversion_chain"]
-    for index, step in enumerate(chain):
-        first = index == 0
-        # union: the longest match across the site's phrases and OpenCC's wins, as within OpenCC itself.
-        step["dict"] = {"type": "group", "match_policy": "union",
-                        "dicts": [site if first else keep, absolute(step["dict"])]}
-    path = folder / f"{digest}.json"
-    _write_atomically(path, json.dumps(base, ensure_ascii=False))
-    return str(path)
+            def put(text: str, name: str) -> str:
+                path = os.path.join(folder, name)
+                with open(path, "w", encoding="utf-8") as file:
+                    file.write(text)
+                return path
+        yield put
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Several workers may build the same converter at once: never let one read a half-written file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.replace(temporary, path)
+def _opencc_with_phrases(config: str, phrases: tuple[tuple[str, str], ...]) -> opencc.OpenCC:
+    """An OpenCC converter that is `config` with a text dictionary of site phrases joined to the phrase
+    dictionaries of its first (Simplified -> Traditional) step and of its segmentation; later steps
+    (regional variants) keep the site's chosen forms unchanged through an identity dictionary."""
+    source = config_file(config)
+    share = source.parent
+    base = json.loads(source.read_text(encoding="utf-8"))
+    with _memory_files() as put:
+        site = {"type": "text", "file": put("".join(f"{s}\t{t}\n" for s, t in phrases), "site.txt")}
+        keep = {"type": "text", "file": put("".join(f"{t}\t{t}\n" for _, t in phrases), "keep.txt")}
+
+        def absolute(node: dict) -> dict:
+            node = copy.deepcopy(node)
+            if node.get("type") in ("ocd2", "ocd", "text"):
+                node["file"] = str(share / node["file"])
+            node["dicts"] = [absolute(d) for d in node.get("dicts", [])]
+            if not node["dicts"]:
+                del node["dicts"]
+            return node
+
+        for step in base.get("normalization", []):
+            step["dict"] = absolute(step["dict"])
+        if "segmentation" in base:
+            base["segmentation"]["dict"] = {"type": "group", "match_policy": "union",
+                                            "dicts": [site, absolute(base["segmentation"]["dict"])]}
+        chain = base["conversion_chain"]
+        for index, step in enumerate(chain):
+            first = index == 0
+            # union: the longest match across the site's phrases and OpenCC's wins, as within OpenCC itself.
+            step["dict"] = {"type": "group", "match_policy": "union",
+                            "dicts": [site if first else keep, absolute(step["dict"])]}
+        # OpenCC reads the configuration and every dictionary while it is built: the files can go after.
+        return opencc.OpenCC(put(json.dumps(base, ensure_ascii=False), "config.json"))

@@ -19,7 +19,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from . import codec, pages
+from . import codec, logs, pages
 from .cache import Entry, Remembered, Revalidations, TransformCache, cache_key, validators_of
 from .headers import (add_vary, etag_suffix, rewrite_response_headers, strip_hop_by_hop, transformed_etag,
                       upstream_if_none_match, upstream_request_headers)
@@ -240,7 +240,7 @@ class Proxy:
             request.headers, peer=request.remote, trusted_peer=settings.is_trusted(request.remote),
             public_scheme=scheme, public_host=host_header, upstream_host=settings.upstream.raw_authority,
             accept_encoding=codec.accepted_upstream_encodings(request.headers.get("Accept-Encoding")),
-            cookie_name=settings.cookie_name)
+            cookie_name=settings.cookie_name, request_id=logs.current_request_id())
         if is_websocket_upgrade(request):  # live chat and the like: relayed message by message, as they are
             headers = handshake_headers(headers, public_origin=f"{scheme}://{host_header}",
                                         upstream_origin=settings.upstream_origin)
@@ -405,6 +405,7 @@ class Proxy:
             return await self.stream(request, upstream, headers, raw)
         if not hit:
             self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
+        logs.note(cache="hit" if hit else "miss", transform_ms=round((time.monotonic() - transform_started) * 1000, 2))
         revalidation_key = request.get(REVALIDATION_KEY)
         if revalidation_key is not None:
             self.remember(revalidation_key, key, upstream, keep)
@@ -468,6 +469,7 @@ class Proxy:
                     used: str) -> web.Response:
         """The upstream said 304 to our own question: the stored response, its headers updated from the 304
         (RFC 9111 section 4.3.4), with the cached rewrite as its body."""
+        logs.note(cache="revalidated")
         merged = CIMultiDict(remembered.headers)
         for name in {k.lower() for k in upstream.headers.keys()} - _NOT_FROM_304:
             values = upstream.headers.getall(name)

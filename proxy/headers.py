@@ -41,8 +41,9 @@ def strip_hop_by_hop(headers: CIMultiDictProxy | CIMultiDict) -> CIMultiDict:
 
 def upstream_request_headers(incoming: CIMultiDictProxy, *, peer: str | None, trusted_peer: bool,
                              public_scheme: str, public_host: str, upstream_host: str,
-                             accept_encoding: str, cookie_name: str) -> CIMultiDict:
-    """Headers for the upstream request: hop-by-hop removed, Host set, X-Forwarded-* and Via added.
+                             accept_encoding: str, cookie_name: str, request_id: str | None = None) -> CIMultiDict:
+    """Headers for the upstream request: hop-by-hop removed, Host set, X-Forwarded-* and Via added, and
+    X-Request-ID set to this request's id (proxy/logs.py: a trusted front's, else ours; never a client's).
 
     `public_host` is the validated Host (urls.Authority).  No `Forwarded:` (RFC 7239) of our own is added,
     as nginx and Apache add none by default: portals read X-Forwarded-*, and one that prefers Forwarded
@@ -62,6 +63,9 @@ def upstream_request_headers(incoming: CIMultiDictProxy, *, peer: str | None, tr
     headers["X-Forwarded-Proto"] = public_scheme
     headers["X-Forwarded-Host"] = public_host
     headers["Via"] = f"{incoming['Via']}, {VIA}" if "Via" in incoming else VIA
+    headers.popall("X-Request-ID", None)
+    if request_id:
+        headers["X-Request-ID"] = request_id
     _drop_own_cookie(headers, cookie_name)
     return headers
 

@@ -4,7 +4,9 @@ The rest of the code only sees these typed objects, never raw YAML.
 """
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +91,7 @@ class Settings:
     debug_view: bool = True  # /-/debug/<path> for rule authors (false turns it off: 404)
     # Who may read /-/metrics: networks (CIDR); empty = anyone who reaches the proxy.
     metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    log_format: str = "text"  # text | json (one object per line: see proxy/logs.py)
 
     @property
     def upstream_origin(self) -> str:
@@ -181,16 +184,21 @@ def parse_upstream(text: str) -> URL:
 
 _TOP_KEYS = {"upstream", "upstream_aliases", "listen", "public_hosts", "trusted_proxies", "rules",
              "rules_reload_seconds", "timeouts",
-             "limits", "toolbar", "trad_variant", "cookie", "access_log", "debug_view", "metrics_allow", "cache", "workers"}
+             "limits", "toolbar", "trad_variant", "cookie", "access_log", "debug_view", "metrics_allow", "cache", "workers",
+             "log_format"}
 
 
-def load_settings(path: Path, **overrides: Any) -> Settings:
-    """Read a site config file; keyword overrides (from the command line) win over the file."""
+def load_settings(path: Path, base: Settings | None = None, **overrides: Any) -> Settings:
+    """Read a site config file on top of `base` (default: the built-in defaults); keyword overrides (from the
+    environment and the command line) win over the file."""
     doc = load_file(path)
-    return settings_from(doc, path.parent, **overrides)
+    return settings_from(doc, path.parent, base=base, **overrides)
 
 
-def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
+def settings_from(doc: Located, base_dir: Path, base: Settings | None = None, **overrides: Any) -> Settings:
+    """The settings a config file gives, on top of `base`: a key the file leaves out keeps base's value (within
+    timeouts, limits and toolbar too, key by key)."""
+    base = base or Settings()
     data = expect_mapping(doc, (), doc.data, _TOP_KEYS, "the config file")
     kwargs: dict[str, Any] = {}
 
@@ -217,7 +225,8 @@ def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
         kwargs["rules_reload_seconds"] = field_value("rules_reload_seconds", lambda v: float(v))
     if "timeouts" in data:
         raw = expect_mapping(doc, ("timeouts",), data["timeouts"], set(Timeouts.__dataclass_fields__), "timeouts")
-        kwargs["timeouts"] = Timeouts(**{k: _positive(doc, ("timeouts", k), v) for k, v in raw.items()})
+        kwargs["timeouts"] = dataclasses.replace(
+            base.timeouts, **{k: _positive(doc, ("timeouts", k), v) for k, v in raw.items()})
     if "limits" in data:
         names = set(Limits.__dataclass_fields__)
         raw = expect_mapping(doc, ("limits",), data["limits"], names, "limits")
@@ -227,12 +236,12 @@ def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
                 values[key] = parse_size(value) if key.endswith("_bytes") else int(value)
             except (ValueError, TypeError) as exc:
                 raise doc.error(("limits", key), str(exc)) from None
-        kwargs["limits"] = Limits(**values)
+        kwargs["limits"] = dataclasses.replace(base.limits, **values)
     if "toolbar" in data:
         raw = expect_mapping(doc, ("toolbar",), data["toolbar"], {"enabled", "position"}, "toolbar")
         if raw.get("position", "top") not in ("top", "bottom"):
             raise doc.error(("toolbar", "position"), "toolbar position must be 'top' or 'bottom'")
-        kwargs["toolbar"] = Toolbar(**raw)
+        kwargs["toolbar"] = dataclasses.replace(base.toolbar, **raw)
     if "trad_variant" in data:
         variant = str(data["trad_variant"])
         if variant not in {v for v in modes_mod.TRAD_VARIANTS.values() if v}:
@@ -260,8 +269,81 @@ def settings_from(doc: Located, base_dir: Path, **overrides: Any) -> Settings:
     if "metrics_allow" in data:
         kwargs["metrics_allow"] = field_value(
             "metrics_allow", lambda v: tuple(ipaddress.ip_network(str(n), strict=False) for n in _string_list(v)))
+    if "log_format" in data:
+        kwargs["log_format"] = field_value("log_format", _log_format)
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**kwargs)
+    return dataclasses.replace(base, **kwargs)
+
+
+# --- the environment: every variable is one setting, and wins over the config file ---------------------
+# (flags > environment > config file > defaults file > built-in defaults; see cli.py and README.md)
+
+def _log_format(value: Any) -> str:
+    if value not in ("text", "json"):
+        raise ValueError(f"log_format must be text or json, got {value!r}")
+    return str(value)
+
+
+def parse_public_hosts(text: str) -> tuple[PublicHost, ...]:
+    """'a11y.example.gov.cn, big5.example.gov.cn=trad-hk': names separated by commas or spaces, each with
+    optional '=modes' (modes joined by '+'), as $A11Y_PROXY_PUBLIC_HOSTS and --public-hosts give them."""
+    hosts = []
+    for item in re.split(r"[,\s]+", text.strip()):
+        if not item:
+            continue
+        name, _, modes_text = item.partition("=")
+        host = _host_name(name)
+        if not host:
+            raise ValueError(f"not a host name: {name!r} (a name, IPv4 address or [IPv6] address, optionally "
+                             "with :port)")
+        try:
+            host_modes = modes_mod.parse(modes_text)
+        except modes_mod.UnknownMode as exc:
+            raise ValueError(f"{exc}; valid modes: {', '.join(modes_mod.all_tokens())}") from None
+        hosts.append(PublicHost(host, host_modes))
+    return tuple(hosts)
+
+
+def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in re.split(r"[,\s]+", text.strip()) if n)
+
+
+def parse_workers(text: str) -> int:
+    try:
+        return _workers(int(text))
+    except ValueError:
+        raise ValueError(f"workers must be a whole number from 0 (one per core) to 256, got {text!r}") from None
+
+
+# variable -> (the setting(s) it sets, parser)
+ENVIRONMENT = {
+    "A11Y_PROXY_UPSTREAM": ("upstream", parse_upstream),
+    "A11Y_PROXY_LISTEN": (("listen_host", "listen_port"), parse_listen),
+    "A11Y_PROXY_RULES": ("rules_dir", lambda text: Path(text).resolve()),
+    "A11Y_PROXY_WORKERS": ("workers", parse_workers),
+    "A11Y_PROXY_PUBLIC_HOSTS": ("public_hosts", parse_public_hosts),
+    "A11Y_PROXY_TRUSTED_PROXIES": ("trusted_proxies", parse_networks),
+    "A11Y_PROXY_LOG_FORMAT": ("log_format", _log_format),
+}
+
+
+def overrides_from_env(environ=None, names=None) -> dict[str, Any]:
+    """Settings given by A11Y_PROXY_* variables (empty ones are unset).  ValueError names the variable."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for variable, (fields, parse) in ENVIRONMENT.items():
+        value = environ.get(variable, "").strip()
+        if not value or (names is not None and variable not in names):
+            continue
+        try:
+            parsed = parse(value)
+        except ValueError as exc:
+            raise ValueError(f"${variable}: {exc}") from None
+        if isinstance(fields, tuple):
+            out.update(zip(fields, parsed))
+        else:
+            out[fields] = parsed
+    return out
 
 
 def _workers(value: Any) -> int:
@@ -314,4 +396,5 @@ def _public_host_name(doc: Located, path: tuple, text: str) -> str:
 
 
 __all__ = ["Settings", "Timeouts", "Limits", "Toolbar", "PublicHost", "load_settings", "settings_from",
-           "parse_size", "parse_listen", "parse_upstream", "SourceError"]
+           "parse_size", "parse_listen", "parse_upstream", "parse_public_hosts", "overrides_from_env", "ENVIRONMENT",
+           "SourceError"]
