@@ -154,6 +154,7 @@ _ROLES = etree.XPath("descendant-or-self::*/@role")
 
 
 MAIN_LANDMARK = etree.XPath("//main | //*[@role='main']")
+_FEW_LANDMARKS = 200
 
 
 def find_landmarks(root) -> list[tuple]:
@@ -162,8 +163,12 @@ def find_landmarks(root) -> list[tuple]:
     # XPath union of eight paths walks the tree eight times and took 60 ms on a 2 MB page.
     candidates = dict.fromkeys(root.iter(*_LANDMARK_TAGS))
     candidates.update(dict.fromkeys(value.getparent() for value in _ROLES(root)))
+    if len(candidates) <= _FEW_LANDMARKS:
+        ordered = sorted(candidates, key=document_position)
+    else:  # (each position costs its depth and sibling indexes: with thousands, one pass over the tree is less)
+        ordered = [el for el in root.iter() if el in candidates]
     found = []
-    for el in sorted(candidates, key=document_position):
+    for el in ordered:
         role = landmark_of(el)
         if role:
             found.append((el, role))
@@ -206,9 +211,7 @@ def is_data_table(table) -> bool:
         tag = tag_of(child)
         if tag in ("caption", "thead", "tfoot"):
             return True
-    for cell in table.iter("th", "td"):
-        if nearest_table(cell) is not table:
-            continue
+    for cell in own_parts(table, ("th", "td")):
         if cell.tag == "th" or cell.get("headers") is not None or cell.get("scope") is not None:
             return True
     return False
@@ -218,6 +221,20 @@ def nearest_table(el):
     for ancestor in el.iterancestors("table"):
         return ancestor
     return None
+
+
+def own_parts(table, tags: tuple[str, ...]) -> Iterator:
+    """The elements of these tags whose nearest table is `table` (its own rows or cells), in document order.
+    Tables nested in it are skipped whole: asking each cell for its nearest table made pages of tables nested
+    in tables quadratic."""
+    walker = etree.iterwalk(table, events=("start",))
+    next(walker)  # the table itself
+    for _, el in walker:
+        tag = el.tag
+        if tag == "table":
+            walker.skip_subtree()
+        elif tag in tags:
+            yield el
 
 
 # --- visibility and text -----------------------------------------------------------------------------
@@ -261,28 +278,32 @@ def title_parts(root) -> list[str]:
 
 
 def text_of(el, limit: int = 200) -> str:
-    """The rendered-ish text of el (scripts, styles and hidden parts left out), whitespace squashed."""
+    """The rendered-ish text of el (scripts, styles and hidden parts left out), whitespace squashed.  The walk
+    stops once it has twice the limit in visible characters (a stack, not recursion: pages nest deep)."""
     parts: list[str] = []
     size = 0
-
-    def walk(node) -> bool:
-        nonlocal size
-        if node.text and tag_of(node) not in _NOT_RENDERED:
-            parts.append(node.text)
-            size += chars(node.text)
-        for child in node:
-            if size > limit * 2:
-                return False
-            if isinstance(child.tag, str) and tag_of(child) not in _NOT_RENDERED and not hidden(child):
-                if tag_of(child) == "img" and (child.get("alt") or "").strip():
-                    parts.append(child.get("alt"))
-                walk(child)
-            if child.tail:
-                parts.append(child.tail)
-                size += chars(child.tail)
-        return True
-
-    walk(el)
+    if el.text and tag_of(el) not in _NOT_RENDERED:
+        parts.append(el.text)
+        size += chars(el.text)
+    stack = [(iter(el), None)]  # children left to read, and the element whose tail follows them
+    while stack and size <= limit * 2:
+        children, owner = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if owner is not None and owner.tail:
+                parts.append(owner.tail)
+                size += chars(owner.tail)
+        elif isinstance(child.tag, str) and child.tag not in _NOT_RENDERED and not hidden(child):
+            if child.tag == "img" and (child.get("alt") or "").strip():
+                parts.append(child.get("alt"))
+            if child.text:
+                parts.append(child.text)
+                size += chars(child.text)
+            stack.append((iter(child), child))  # its children next, then its tail
+        elif child.tail:
+            parts.append(child.tail)
+            size += chars(child.tail)
     return squash("".join(parts))[:limit]
 
 
@@ -526,7 +547,7 @@ def wrap(elements: list, tag: str = "") -> etree._Element:
     box = etree.Element(tag)
     box.set("class", "a11y-proxy-box")
     box.set("style", "display:contents")
-    parent.insert(parent.index(first), box)
+    first.addprevious(box)  # (not parent.insert(parent.index(first)): index() walks every sibling before)
     for el in elements:
         box.append(el)  # moves el, with its tail
     return box
@@ -534,33 +555,97 @@ def wrap(elements: list, tag: str = "") -> etree._Element:
 
 def wrap_text(parent, index: int) -> etree._Element | None:
     """Wrap a run of text (parent.text when index == -1, else parent[index].tail) into a display:contents span."""
-    box = etree.Element("span")
-    box.set("class", "a11y-proxy-box")
-    box.set("style", "display:contents")
-    if index < 0:
-        box.text, parent.text = parent.text, None
-        parent.insert(0, box)
-        box.tail = None
-    else:
-        owner = parent[index]
-        box.text, owner.tail = owner.tail, None
-        parent.insert(index + 1, box)
+    if index >= 0:
+        return wrap_tail(parent[index])
+    box = _text_box()
+    box.text, parent.text = parent.text, None
+    parent.insert(0, box)
+    box.tail = None
     return box
 
 
-def drop(el) -> None:
-    """Remove el from the tree, keeping the text that follows it."""
+def wrap_tail(owner) -> etree._Element:
+    """Wrap the text after owner (its tail) into a display:contents span right after it."""
+    box = _text_box()
+    box.text, owner.tail = owner.tail, None
+    owner.addnext(box)
+    return box
+
+
+def _text_box() -> etree._Element:
+    box = etree.Element("span")
+    box.set("class", "a11y-proxy-box")
+    box.set("style", "display:contents")
+    return box
+
+
+def drop(el, appends: "TextAppends | None" = None) -> None:
+    """Remove el from the tree, keeping the text that follows it.  With appends (many drops in a row), that
+    text is added to the text before it at appends.flush()."""
     parent = el.getparent()
     if parent is None:
         return
-    tail = el.tail
     previous = el.getprevious()
-    if tail:
+    if appends is not None:
+        appends.move(el, "tail", *((parent, "text") if previous is None else (previous, "tail")))
+    elif el.tail:
+        tail = el.tail
         if previous is not None:
             previous.tail = (previous.tail or "") + tail
         else:
             parent.text = (parent.text or "") + tail
     parent.remove(el)
+
+
+class TextAppends:
+    """Text to be added at the end of elements' text or tail while many elements are dropped or unwrapped,
+    kept aside and joined once (flush).  Dropping thousands of siblings one after another adds each one's
+    tail to the same text before them: adding it there at once copied that growing text every time, which
+    made pages of many removed blocks quadratic."""
+
+    def __init__(self):
+        # (element, "text" or "tail") -> [pieces, visible?]; a piece is a string or another pieces list
+        # (what travels with a dropped element's tail is added whole, not copied).
+        self.pending: dict = {}
+
+    def move(self, source, source_where: str, target, target_where: str) -> None:
+        """Add source's text or tail (and what is pending for it) to the end of target's text or tail."""
+        text = getattr(source, source_where)
+        moved = self.pending.pop((source, source_where), None)
+        if not text and moved is None:
+            return
+        entry = self.pending.setdefault((target, target_where), [[], False])
+        if text:
+            entry[0].append(text)
+            entry[1] = entry[1] or chars(text) > 0
+        if moved is not None:
+            entry[0].append(moved[0])
+            entry[1] = entry[1] or moved[1]
+
+    def visible(self, el, where: str) -> bool:
+        """Does el's text or tail, with what is pending for it, hold a visible character?"""
+        entry = self.pending.get((el, where))
+        return chars(getattr(el, where)) > 0 or (entry is not None and entry[1])
+
+    def flush(self) -> None:
+        for (node, where), (pieces, _) in self.pending.items():
+            setattr(node, where, (getattr(node, where) or "") + "".join(_flatten(pieces)))
+        self.pending.clear()
+
+
+def _flatten(pieces: list) -> list[str]:
+    """The strings of nested pieces lists, in order (a stack: a chain of moves nests them deep)."""
+    out: list[str] = []
+    stack = [iter(pieces)]
+    while stack:
+        piece = next(stack[-1], None)
+        if piece is None:
+            stack.pop()
+        elif isinstance(piece, str):
+            out.append(piece)
+        else:
+            stack.append(iter(piece))
+    return out
 
 
 def iter_elements(root, *tags: str) -> Iterator:

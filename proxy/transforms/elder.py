@@ -15,7 +15,7 @@ from ..css import FONT_SIZE_ATTRIBUTE_PX, Scale, rewrite_style_attribute, rewrit
 from ..document import Document
 from ..modes import Modes
 from ..pipeline import Page, proxy_asset_url, Stateless
-from .aria import drop
+from .aria import TextAppends, drop
 from .links import links_for
 
 STYLESHEET = "/-/static/elder.css"
@@ -110,19 +110,61 @@ class ElderMode(Stateless):
             text = "".join(anchor.itertext()) + " ".join(img.get("alt", "") for img in anchor.iter("img"))
             if _LURE_TEXT.search(text):
                 doomed.append(anchor)
+        holders = _main_holders(doc)
+        appends = TextAppends()  # (the text after each removed box is joined once, at the end)
+        around_removed: set = set()  # elements with a removed box inside: their text may be pending
         for element in doomed:
-            if _has_main_content(element):
+            if element in around_removed:
+                appends.flush()  # its text is measured next: with what was moved into it
+            if _has_main_content(element, holders):
                 continue  # never remove the page's content, whatever its class says
-            drop(element)
+            _mark_up(element.getparent(), around_removed)
+            drop(element, appends)
+        appends.flush()
 
 
-def _has_main_content(element: etree._Element) -> bool:
-    if element.get("role") == "main" or element.tag in ("main", "article"):
+_MAIN_CONTENT = etree.XPath("//*[@role='main'] | //main | //article")
+
+
+def _main_holders(doc: Document) -> set:
+    """The elements that hold a main or article (below them): marked once, up from each, where asking every
+    doomed box to search its subtree was quadratic on nested boxes.  (Those are never removed, so the marks
+    stay true while the doomed go.)"""
+    holders: set = set()
+    for main in _MAIN_CONTENT(doc.root):
+        _mark_up(main.getparent(), holders)
+    return holders
+
+
+def _mark_up(element, marks: set) -> None:
+    """Add element and those around it to marks (up to one already there)."""
+    while element is not None and element not in marks:
+        marks.add(element)
+        element = element.getparent()
+
+
+def _has_main_content(element: etree._Element, holders: set) -> bool:
+    if element.get("role") == "main" or element.tag in ("main", "article") or element in holders:
         return True
-    if element.xpath("boolean(.//*[@role='main'] | .//main | .//article)"):
-        return True
-    text = "".join(element.itertext())
-    return len(text.strip()) > 400  # an ad does not carry an article's worth of text
+    return _longer_than(element, 400)  # an ad does not carry an article's worth of text
+
+
+def _longer_than(element: etree._Element, limit: int) -> bool:
+    """Is len("".join(element.itertext()).strip()) > limit?  Read only as far as needed."""
+    length = 0  # of the text from its first to its last non-space character, so far
+    spaces = 0  # after that last one
+    for piece in element.itertext():
+        if not length and not spaces:
+            piece = piece.lstrip()  # (leading space never counts)
+        core = piece.rstrip()
+        if core:
+            length += spaces + len(core)
+            spaces = len(piece) - len(core)
+            if length > limit:
+                return True
+        elif length:
+            spaces += len(piece)
+    return False
 
 
 def _font_size_px(size: str | None) -> float | None:

@@ -22,7 +22,7 @@ nor the element's own meaning.  Finally every landmark role/name pair is made un
 from __future__ import annotations
 
 import re
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 
 from lxml import etree
 
@@ -30,7 +30,7 @@ from ..document import Document
 from ..pipeline import Page
 from .aria import (HEADINGS, SINGLE_ROLES, TOP_LEVEL_ROLES, WHY, Measure, RepairTransform, Repairs, can_wrap, chars,
                    explicit_role, find_landmarks, heuristic, place_landmark, squash, tag_of, text_of, title_parts, wrap,
-                   wrap_text)
+                   wrap_tail, wrap_text)
 
 FOOTER_TEXT = re.compile(r"版权所有|版权归|版权：|ICP备|ICP证|网站标识码|网站识别码|主办单位|主办：|承办单位|承办：|"
                          r"技术支持|公网安备|Copyright|©|All\s+Rights\s+Reserved", re.I)
@@ -99,6 +99,114 @@ class Landmarks(RepairTransform):
                 main.set("aria-label", f"{name}（{page.url.path}）" if name else page.url.path)
 
 
+# Containers whose text cannot be boxed (the parser would move a box out of them).
+_NO_TEXT_BOXES = frozenset({"tr", "table", "tbody", "thead", "tfoot", "ul", "ol", "dl", "select"})
+# Landmarks that may repeat, so small blocks side by side that would each get one share one instead: an
+# image link, a line of links, a caption (size: visible characters, ten per image or field).
+_ROW_ROLES = frozenset({"navigation", "region"})
+_ROW_BLOCK_SIZE = 60
+
+
+class _Row:
+    """Blocks side by side (siblings, nothing but whitespace between them) that will share one landmark."""
+
+    def __init__(self):
+        self.blocks: list = []  # the blocks, with whatever shows nothing between them, in order
+        self.kind: tuple | None = None  # the (role, label, why) they share
+        self.between: list = []  # what shows nothing after the last block: joins only if another block does
+
+    def joins(self, kind) -> bool:
+        return bool(self.blocks) and kind[:2] == self.kind[:2]
+
+    def add(self, block, kind) -> None:
+        self.blocks += self.between
+        self.blocks.append(block)
+        self.between = []
+        self.kind = kind
+
+    def clear(self) -> None:
+        self.blocks, self.kind, self.between = [], None, []
+
+
+def _has_own_text(el) -> bool:
+    return chars(el.text) > 0
+
+
+def _logo_image(img) -> bool:
+    return _LOGO.search(" ".join(((img.get("src") or "").rsplit("/", 1)[-1], img.get("class") or ""))) is not None
+
+
+def _heading_name(el) -> bool:
+    """A heading that can name the block it is in (heading_label)."""
+    if el.tag not in HEADINGS:
+        return False
+    text = text_of(el, 30)
+    return 2 <= len(text) <= 20
+
+
+def _titled_name(el) -> bool:
+    """An element whose class or id says title, with text that can name the block it is in (heading_label)."""
+    if el.tag == "a" or not _TITLE_CLASS.search(" ".join((el.get("class") or "", el.get("id") or ""))):
+        return False
+    text = text_of(el, 30)
+    return 2 <= len(text) <= 12
+
+
+class _FirstInside:
+    """The first element in a subtree (document order, the subtree's root included) that passes a test.
+    What each walk learns is kept for every element it went through, so asking about each of a thousand
+    nested boxes costs one walk of the page, not a walk per box.  Boxes the repairs add never pass."""
+
+    def __init__(self, test):
+        self.test = test
+        self.known: dict = {}  # element -> the first element in its subtree that passes, or None
+
+    def __call__(self, root):
+        known = self.known
+        if root not in known:
+            if self.test(root):
+                known[root] = root
+            else:
+                self._walk(root)
+        return known[root]
+
+    def below(self, el):
+        """The first element strictly inside el that passes."""
+        for child in el:
+            if isinstance(child.tag, str):
+                found = self(child)
+                if found is not None:
+                    return found
+        return None
+
+    def _walk(self, root) -> None:
+        """Depth first, children in order, without recursion (pages nest thousands deep), to the first hit."""
+        known, test = self.known, self.test
+        path = [(root, iter(root))]  # the elements being looked through, each with the children left to see
+        while path:
+            el, children = path[-1]
+            found = None
+            for child in children:
+                if not isinstance(child.tag, str):
+                    continue
+                if child not in known:
+                    if not test(child):
+                        path.append((child, iter(child)))
+                        break  # look through the child first
+                    known[child] = child
+                found = known[child]
+                if found is not None:
+                    break
+            else:
+                known[el] = None  # nothing in el's subtree passes
+                path.pop()
+                continue
+            if found is not None:
+                for el, _ in path:
+                    known[el] = found
+                return
+
+
 class Segmenter:
     def __init__(self, doc: Document, log: Repairs):
         self.doc = doc
@@ -106,17 +214,26 @@ class Segmenter:
         self.log = log
         self.m = Measure(self.body)
         self.carriers: dict = {}  # element carrying a landmark role -> role
+        self.role_set: set[str] = set()  # the roles in carriers (asked for every leftover block)
         self.measured: dict = {}  # carrier -> the measured element it stands for (itself, or what it wraps)
         self.measured_set: set = set()
         # Document-order positions of the measured elements, per role (sorted, one entry per carrier), and
-        # the carriers whose measured element is a box the repairs made (not in the document order): these
-        # answer "which landmarks lie inside el" by binary search instead of a scan of every landmark,
-        # which made large pages quadratic.
+        # the carriers whose measured element is a box the repairs made (not in the document order), with
+        # the position of the nearest measured element around each box (its anchor): these answer "which
+        # landmarks lie inside el" by binary search instead of a scan of every landmark, which made large
+        # pages quadratic.
         self.positions: dict[str, list[int]] = {}
         self.unordered: list = []
+        self.anchors: dict[str, list[int]] = {}
+        # Per document-order position: does the element lie inside a landmark?  (Asking each element's
+        # ancestors was depth times the page on deeply nested pages.)
+        self.enclosed = bytearray(len(self.m.sequence))
         self.main = None  # measured element of main
         self.main_span = (0, 0)  # document order of main's first and last element
         self._home_links: list[int] | None = None
+        self._holders: dict[str, set] = {}
+        self.first_heading = _FirstInside(_heading_name)  # (for heading_label)
+        self.first_titled = _FirstInside(_titled_name)
 
     # --- bookkeeping ---
 
@@ -125,35 +242,70 @@ class Segmenter:
 
     def add(self, carrier, role: str, measured=None) -> None:
         self.carriers[carrier] = role
+        self.role_set.add(role)
         measured = self.measured[carrier] = measured if measured is not None else carrier
         self.measured_set.add(measured)
         position = self.m.order.get(measured)
         if position is None:
             self.unordered.append(carrier)
+            insort(self.anchors.setdefault(role, []), self.anchor(measured))
         else:
             insort(self.positions.setdefault(role, []), position)
+        self.enclose(carrier)
+
+    def enclose(self, carrier) -> None:
+        """Mark the measured elements inside the carrier's landmark (for inside_landmark)."""
+        order, end = self.m.order, self.m.end
+        if carrier in order:  # the role is on a measured element: what is below it
+            first, last = order[carrier] + 1, end[carrier]
+        else:  # a box: the measured elements it holds
+            inside = [child for child in carrier if child in order]
+            if not inside:
+                return
+            first, last = order[inside[0]], end[inside[-1]]
+        if first <= last:
+            self.enclosed[first:last + 1] = b"\x01" * (last + 1 - first)
+
+    def anchor(self, box) -> int:
+        """Document order of the nearest measured element around a box the repairs made (<body>'s at worst):
+        the box lies inside el exactly when its anchor is el or inside el."""
+        order = self.m.order
+        for ancestor in box.iterancestors():
+            if ancestor in order:
+                return order[ancestor]
+        return 0
 
     def roles(self) -> set[str]:
-        return set(self.carriers.values())
+        return self.role_set
 
     def contains(self, outer, inner) -> bool:
         return self.m.contains(outer, inner)
 
     def inside_landmark(self, el) -> bool:
+        position = self.m.order.get(el)
+        if position is not None:
+            return self.enclosed[position] == 1
         return any(a in self.carriers for a in el.iterancestors())
 
     def holds_landmark(self, el, roles=None) -> bool:
         """A landmark (of one of roles) other than el's own lies inside el."""
         start = self.m.order.get(el)
         if start is None:
-            return self._holds_landmark(el, roles, self.carriers)
+            # Not measured: hidden (no landmark is ever kept or placed inside), or a box the repairs made.
+            is_box = el.get("class") == "a11y-proxy-box"
+            return is_box and self._holds_landmark(el, roles, self.carriers)
         end = self.m.end[el]
         for role, positions in self.positions.items():
             if roles is None or role in roles:
                 index = bisect_right(positions, start)  # strictly after el: el's own role does not count
                 if index < len(positions) and positions[index] <= end:
                     return True
-        return self._holds_landmark(el, roles, self.unordered)
+        for role, anchors in self.anchors.items():
+            if roles is None or role in roles:
+                index = bisect_left(anchors, start)  # a box right inside el counts
+                if index < len(anchors) and anchors[index] <= end:
+                    return True
+        return False
 
     def _holds_landmark(self, el, roles, carriers) -> bool:
         for carrier in carriers:
@@ -253,15 +405,27 @@ class Segmenter:
     def keep_upstream(self) -> None:
         found = [(el, role) for el, role in find_landmarks(self.body) if self.visible(el)]
         seen: set[str] = set()
-        for el, role in found:
-            outer = next((o for o, r in found if o is not el and o in set(el.iterancestors())), None)
-            if role in SINGLE_ROLES and role in seen or role in TOP_LEVEL_ROLES and outer is not None:
+        for (el, role), nested in zip(found, self.nested(el for el, _ in found)):
+            if role in SINGLE_ROLES and role in seen or role in TOP_LEVEL_ROLES and nested:
                 if self.demote(el, role):
                     continue
             seen.add(role)
             self.add(el, role)
             if not (el.get(WHY) or "").startswith("landmark"):  # rules mark their own
                 self.log.mark(el, f"landmark {role} (the page's own)", "upstream", "landmark")
+
+    def nested(self, elements) -> list[bool]:
+        """For measured elements in document order: does each lie inside an earlier one?  One sweep with a
+        stack of the open ones (asking every element of every other, as this did, is quadratic)."""
+        out = []
+        open_ends: list[int] = []  # where each enclosing element's subtree ends, innermost last
+        for el in elements:
+            position = self.m.order[el]
+            while open_ends and open_ends[-1] < position:
+                open_ends.pop()
+            out.append(bool(open_ends))
+            open_ends.append(self.m.end[el])
+        return out
 
     def demote(self, el, role: str) -> bool:
         why = "a second " + role if role in SINGLE_ROLES else role + " inside another landmark"
@@ -288,9 +452,10 @@ class Segmenter:
                         etree.tostring(child, method="text", encoding="unicode", with_tail=False)):
                     stack.append(child)
         hits.sort(key=self.order)
+        hit_positions = [self.order(hit) for hit in hits]
         blocks: dict = {}
         for hit in hits:
-            block = self.footer_block(hit, hits)
+            block = self.footer_block(hit, hit_positions)
             if block is not None:
                 blocks.setdefault(block, 0)
                 blocks[block] += 1
@@ -318,28 +483,41 @@ class Segmenter:
         return stat.text + 10 * stat.media
 
     def footer_block(self, el, hits=()):
-        """The block a footer line belongs to: climb while the parent adds other footer lines, or little."""
+        """The block a footer line belongs to: climb while the parent adds other footer lines, or little.
+        hits: the document-order positions of the footer lines (sorted), counted inside a block by bisection."""
         block = el
-        inside = sum(1 for h in hits if self.contains(el, h)) or 1
+        inside = self.count_inside(el, hits) or 1
         while True:
             parent = block.getparent()
             if parent is None or parent is self.body or self.is_landmark(parent) or not self.visible(parent):
                 break
             size = self.size(block)
             if hits and not self.holds_landmark(parent):
-                more = sum(1 for h in hits if self.contains(parent, h))
+                more = self.count_inside(parent, hits)
                 if more > inside and self.size(parent) <= 2 * size + 300:
                     block, inside = parent, more
                     continue
             if self.size(parent) > 1.5 * size + 50:
                 break  # the parent holds much more than footer matter
-            before = sum(self.size(c) for c in parent if c in self.m.stats and self.m.order[c] < self.m.order[block])
+            before = self.size_before(parent, block)
             if before > max(60, 0.5 * size):
                 break  # ... or content before the footer (the page's own, on a small page)
             if self.holds_landmark(parent):
                 break
             block = parent
         return None if block is self.body else block
+
+    def count_inside(self, el, positions: list[int]) -> int:
+        """How many of the (sorted) document-order positions lie in el, el included."""
+        return bisect_right(positions, self.m.end[el]) - bisect_left(positions, self.m.order[el])
+
+    def size_before(self, parent, child) -> int:
+        """size() of what parent shows before its child (its measured children that come first)."""
+        before = 0
+        for sibling in child.itersiblings(preceding=True):
+            if sibling in self.m.stats:
+                before += self.size(sibling)
+        return before
 
     def find_search(self) -> None:
         for form in list(self.body.iter("form")):
@@ -422,10 +600,9 @@ class Segmenter:
             return None
         if _hinted(el, _HEADER_WORDS) or _hinted(el, _FOOTER_WORDS):
             return None
-        if link_share < 0.9 and any(chars(h.text) for h in el.iter(*HEADINGS)):
+        if link_share < 0.9 and el in self.holders("headings", _has_own_text, HEADINGS):
             return None
-        if any(_LOGO.search(" ".join(((i.get("src") or "").rsplit("/", 1)[-1], i.get("class") or "")))
-               for i in el.iter("img")):
+        if el in self.holders("logos", _logo_image, ("img",)):
             return None
         start, end = self.m.order[el], self.m.end[el]
         home_links = self.home_links()  # in document order: a binary search finds one inside el
@@ -435,6 +612,20 @@ class Segmenter:
         if _hinted(el, _NAV_WORDS):
             return self.heading_label(el) or "导航"
         return None
+
+    def holders(self, key: str, test, tags: tuple[str, ...]) -> set:
+        """The elements of the given tags under <body> that pass test, and every element around each: el holds
+        one exactly when el is in the set.  Built once per page (asking each menu to search its subtree
+        made nested menus quadratic)."""
+        found = self._holders.get(key)
+        if found is None:
+            found = self._holders[key] = set()
+            for el in self.body.iter(*tags):
+                if test(el):
+                    while el is not None and el not in found:
+                        found.add(el)
+                        el = el.getparent()
+        return found
 
     def home_links(self) -> list[int]:
         """Document-order positions of the links that say 首页 (a menu with one is the site's main menu)."""
@@ -626,30 +817,71 @@ class Segmenter:
     # --- everything else inside some landmark ---
 
     def cover(self, container) -> None:
-        """Give every block of container that shows something and sits outside all landmarks a landmark."""
-        if tag_of(container) not in ("tr", "table", "tbody", "thead", "tfoot", "ul", "ol", "dl", "select") \
-                and container is not self.body and chars(container.text):
-            box = wrap_text(container, -1)
-            self.leftover(box, text_only=True)
-        for child in list(container):
-            if not isinstance(child.tag, str):
-                self.tail(container, child)
-                continue
-            if not self.visible(child) or self.is_landmark(child) or child in self.carriers \
-                    or child.get("class") == "a11y-proxy-skip":  # a skip link belongs before all landmarks
-                self.tail(container, child)
-                continue
-            if self.holds_landmark(child):
-                self.cover(child)
-            elif self.m[child].content:
-                self.leftover(child)
-            self.tail(container, child)
+        """Give every block of container that shows something and sits outside all landmarks a landmark.
+        Blocks side by side that would each get the same navigation or region (a row of image links, a run
+        of small blocks) get one together: 10,000 landmarks named 导航（2）…（10000） help no one.
+        (A stack of steps rather than recursion: pages nest their blocks thousands deep.)"""
+        stack = [self.cover_steps(container)]
+        while stack:
+            inner = next(stack[-1], None)
+            if inner is None:
+                stack.pop()
+            else:
+                stack.append(self.cover_steps(inner))
 
-    def tail(self, container, child) -> None:
-        if chars(child.tail) and tag_of(container) not in ("tr", "table", "tbody", "thead", "tfoot", "ul", "ol",
-                                                          "dl", "select"):
-            box = wrap_text(container, container.index(child))
-            self.leftover(box, text_only=True)
+    def cover_steps(self, container):
+        """cover() on one container; yields each block inside it that is to be covered before it goes on."""
+        takes_text = tag_of(container) not in _NO_TEXT_BOXES
+        if takes_text and container is not self.body and chars(container.text):
+            yield from self.leftover(wrap_text(container, -1), text_only=True)
+        row = _Row()
+        for child in list(container):
+            element = isinstance(child.tag, str)
+            if element and (self.is_landmark(child) or child in self.carriers
+                            or child.get("class") == "a11y-proxy-skip"):  # a skip link comes before all landmarks
+                yield from self.place_row(row)
+            elif not element or not self.visible(child):
+                row.between.append(child)  # shows nothing: inside a row if blocks follow it
+            elif self.holds_landmark(child):
+                yield from self.place_row(row)
+                yield child
+            elif not self.m[child].content:
+                row.between.append(child)
+            else:
+                yield from self.leftover_block(child, row)
+            if chars(child.tail) and takes_text:
+                box = wrap_tail(child)  # first: the row's box must not take this text along
+                yield from self.place_row(row)
+                yield from self.leftover(box, text_only=True)
+        yield from self.place_row(row)
+
+    def leftover_block(self, el, row: "_Row") -> list:
+        """A block outside every landmark: a small one joins the row when it would get the same navigation
+        or region, else the row gets its landmark and this block starts the next row (or gets its own
+        landmark now).  (Large blocks keep a landmark each, as they always had.)  Returns what is left to
+        cover (see place_leftover)."""
+        kind = self.leftover_kind(el)
+        in_row = kind is not None and kind[0] in _ROW_ROLES and self.size(el) <= _ROW_BLOCK_SIZE and can_wrap(el)
+        if in_row and row.joins(kind):
+            row.add(el, kind)
+            return []
+        left = self.place_row(row)
+        if in_row:
+            row.add(el, kind)
+        elif kind is not None:  # (None: a dialog or live region, not expected inside landmarks)
+            left += self.place_leftover(el, kind)
+        return left
+
+    def place_row(self, row: "_Row") -> list:
+        """The row's blocks get their landmark: one block as it would alone, several on a box around them."""
+        blocks, kind = row.blocks, row.kind
+        row.clear()
+        if len(blocks) == 1:
+            return self.place_leftover(blocks[0], kind)
+        if blocks:
+            role, label, why = kind
+            self.place(wrap(blocks), role, label, f"{why} (blocks side by side, one landmark)")
+        return []
 
     def zone(self, el) -> str:
         if self.main is None:
@@ -662,21 +894,23 @@ class Segmenter:
             return "bottom"
         return "middle"
 
-    def leftover(self, el, text_only: bool = False) -> None:
-        role = explicit_role(el)
-        if role in _LIVE_ROLES:
-            return  # dialogs and live regions are not expected inside landmarks
-        stat = self.m[el] if not text_only else None
+    def leftover(self, el, text_only: bool = False) -> list:
+        kind = self.leftover_kind(el, text_only)
+        return self.place_leftover(el, kind) if kind is not None else []
+
+    def leftover_kind(self, el, text_only: bool = False) -> tuple[str, str | None, str] | None:
+        """(role, label, why) for a block outside every landmark, or None for one that stays outside."""
+        if explicit_role(el) in _LIVE_ROLES:
+            return None  # dialogs and live regions are not expected inside landmarks
         zone = self.zone(el)
-        roles = self.roles()
         if text_only:
-            role, label, why = "region", self.zone_name(zone), "text outside every landmark"
-        else:
-            role, label, why = self.classify(el, stat, zone, roles)
-        carrier = self.place(el, role, label, why)
-        if carrier is None:
-            # A list item or table row: cover its children one by one instead.
-            self.cover(el)
+            return "region", self.zone_name(zone), "text outside every landmark"
+        return self.classify(el, self.m[el], zone, self.roles())
+
+    def place_leftover(self, el, kind: tuple[str, str | None, str]) -> list:
+        """Place the leftover's landmark; returns [el] when it cannot take one (a list item or table row: its
+        children are to be covered one by one instead), else []."""
+        return [el] if self.place(el, *kind) is None else []
 
     def classify(self, el, stat, zone: str, roles: set[str]) -> tuple[str, str | None, str]:
         link_share = stat.link_text / stat.text if stat.text else (1.0 if stat.links else 0.0)
@@ -709,18 +943,14 @@ class Segmenter:
         return {"top": "页面顶部", "bottom": "页面底部"}.get(zone, "其他内容")
 
     def heading_label(self, el) -> str | None:
-        for heading in el.iter(*HEADINGS):
-            text = text_of(heading, 30)
-            if text and 2 <= len(text) <= 20:
-                return text
-        for child in el.iter():
-            if child is el or not isinstance(child.tag, str):
-                continue
-            if _TITLE_CLASS.search(" ".join((child.get("class") or "", child.get("id") or ""))):
-                text = text_of(child, 30)
-                if text and 2 <= len(text) <= 12 and tag_of(child) != "a":
-                    return text
-        return None
+        """A name for el from inside it: its first heading of 2-20 characters, else the first element below it
+        whose class or id says title (tit, hd, bt...) with 2-12 characters."""
+        heading = self.first_heading(el)
+        if heading is not None:
+            return text_of(heading, 30)
+        titled = self.first_titled.below(el)
+        return text_of(titled, 30) if titled is not None else None
+
 
     def unique_names(self) -> None:
         """Every landmark role/name pair once (axe landmark-unique): name the unnamed, number repeats."""
@@ -732,14 +962,18 @@ class Segmenter:
             if len(elements) < 2:
                 continue
             used: set[str] = set()
+            numbers: dict[str, int] = {}  # per name, the next number to try (those below it are taken)
             for el in elements:
                 name = squash(el.get("aria-label") or el.get("title"))
                 if not name and el.get("aria-labelledby"):
                     continue  # named by reference: leave it
                 base = name or self.heading_label(el) or _DEFAULT_NAMES.get(role, role)
-                candidate, n = base, 2
-                while candidate in used:
-                    candidate, n = f"{base}（{n}）", n + 1
+                candidate = base
+                if candidate in used:
+                    n = numbers.get(base, 2)
+                    while (candidate := f"{base}（{n}）") in used:
+                        n += 1
+                    numbers[base] = n + 1
                 used.add(candidate)
                 if candidate != name:
                     el.set("aria-label", candidate)

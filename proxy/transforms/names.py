@@ -68,6 +68,7 @@ _UNNAMED_IMAGES = etree.XPath(".//img[not(@alt) or (@alt != '' and normalize-spa
 _TEXTLESS_LINKS = etree.XPath(".//a[@href][not(normalize-space(translate(., '\u00a0\u3000\u200b', '   ')))]"
                               " | .//area[@href]")
 _LABEL_END = re.compile(r"[：:＊*\s]+$")
+_SEARCH = re.compile(r"搜索|检索|查询|search|sousuo|query", re.I)
 _CONTROLS = ("input", "select", "textarea")
 _VISIBLE_SOURCES = ("text after it", "text before it", "the cell before it")
 _NO_NAME_INPUTS = frozenset({"hidden", "submit", "reset", "button", "image"})
@@ -133,25 +134,32 @@ def link_text(link, without=None) -> str:
     """The name a link (or button) gets from its content: text and images' alt, optionally leaving one
     image out."""
     parts: list[str] = []
-
-    def walk(node) -> None:
-        if node.text:
-            parts.append(node.text)
-        for child in node:
-            if isinstance(child.tag, str) and child is not without and not hidden(child) \
-                    and tag_of(child) not in ("script", "style", "noscript", "template"):
-                if tag_of(child) == "img":
-                    alt = child.get("alt")
-                    if alt and alt.strip():
-                        parts.append(alt)
-                elif (child.get("aria-label") or "").strip():
-                    parts.append(child.get("aria-label"))
-                else:
-                    walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(link)
+    if link.text:
+        parts.append(link.text)
+    stack = [(iter(link), None)]  # children left to read, and the element whose tail follows them (no recursion)
+    while stack:
+        children, owner = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if owner is not None and owner.tail:
+                parts.append(owner.tail)
+            continue
+        if isinstance(child.tag, str) and child is not without and not hidden(child) \
+                and child.tag not in ("script", "style", "noscript", "template"):
+            if child.tag == "img":
+                alt = child.get("alt")
+                if alt and alt.strip():
+                    parts.append(alt)
+            elif (child.get("aria-label") or "").strip():
+                parts.append(child.get("aria-label"))
+            else:
+                if child.text:
+                    parts.append(child.text)
+                stack.append((iter(child), child))  # its content next, then its tail
+                continue
+        if child.tail:
+            parts.append(child.tail)
     return squash(" ".join(parts))
 
 
@@ -176,6 +184,10 @@ class _NamesRun:
         main = MAIN_LANDMARK(doc.root)
         self.main = main[0] if main else None
         self.href_text: dict[str, str] | None = None  # same_href_texts, built on first use
+        self.main_around = NearestAbove(lambda el: el is self.main)  # (for in_content)
+        self.content_box_around = NearestAbove(_content_box)
+        self.search_marks: set | None = None  # search_marked, built on first use
+        self.box_texts: dict = {}  # text_of(box, 40) of the boxes search_nearby looked at
 
     def run(self, rules) -> None:
         doc = self.doc
@@ -274,15 +286,12 @@ class _NamesRun:
 
     def in_content(self, img) -> bool:
         if self.main is not None:
-            return any(a is self.main for a in img.iterancestors())
+            return self.main_around(img) is not None
         for attribute in ("width", "height"):
             value = (img.get(attribute) or "").strip().rstrip("px")
             if value.isdigit() and int(value) >= 200:
                 return True
-        for ancestor in img.iterancestors():
-            if _CONTENT_BOX.search(" ".join((ancestor.get("class") or "", ancestor.get("id") or ""))):
-                return True
-        return False
+        return self.content_box_around(img) is not None
 
     # --- links ---
 
@@ -449,20 +458,40 @@ class _NamesRun:
             return "搜索关键词", "a search button next to it"
         return "输入", "nothing on the page names it"
 
-    @staticmethod
-    def search_nearby(control) -> bool:
-        parent = control.getparent()
+    def search_nearby(self, control) -> bool:
+        """Does a box around the control (up to three levels up) say search: in its class or id, its first
+        words, or a field, button, link or image inside it?"""
+        box = control.getparent()
         for _ in range(3):
-            if parent is None:
+            if box is None:
                 return False
-            blob = " ".join((parent.get("class") or "", parent.get("id") or "", text_of(parent, 40)))
-            for el in parent.iter("input", "button", "a", "img"):
-                blob += " " + " ".join(filter(None, (el.get("value"), el.get("class"), el.get("id"), el.get("src"),
-                                                     el.get("onclick"), el.get("alt"), el.text)))
-            if re.search(r"搜索|检索|查询|search|sousuo|query", blob, re.I):
+            if box in self.search_marked() or _SEARCH.search(" ".join((box.get("class") or "", box.get("id") or ""))):
                 return True
-            parent = parent.getparent()
+            if box not in self.box_texts:  # (fields and buttons change no text: computed once per box)
+                self.box_texts[box] = text_of(box, 40)
+            if _SEARCH.search(self.box_texts[box]):
+                return True
+            box = box.getparent()
         return False
+
+    def search_marked(self) -> set:
+        """The fields, buttons, links and images whose value, class, id, src, onclick, alt or text says search,
+        and every element around them: one pass over the page (scanning the whole of each box asked about
+        made a page of many fields quadratic)."""
+        if self.search_marks is None:
+            self.search_marks = set()
+            for el in self.doc.root.iter("input", "button", "a", "img"):
+                if _SEARCH.search(" ".join(filter(None, (el.get("value"), el.get("class"), el.get("id"), el.get("src"),
+                                                         el.get("onclick"), el.get("alt"), el.text)))):
+                    self.mark_search(el)
+        return self.search_marks
+
+    def mark_search(self, el) -> None:
+        """el says search: so does every box around it (up to the first one already marked)."""
+        marks = self.search_marks
+        while el is not None and el not in marks:
+            marks.add(el)
+            el = el.getparent()
 
     @staticmethod
     def text_before(control) -> str:
@@ -507,6 +536,8 @@ class _NamesRun:
             name = name or {"submit": "提交", "reset": "重置"}.get(kind, "按钮")
             if kind == "image" and tag == "input":
                 button.set("alt", name)
+                if self.search_marks is not None and _SEARCH.search(name):
+                    self.mark_search(button)  # its alt now says search, for the buttons after it
             else:
                 button.set("aria-label", name)
             log.mark(button, f"button named “{name}”", source)
@@ -539,6 +570,35 @@ _FRAME_HINTS = [
     (re.compile(r"menu|nav|daohang", re.I), "导航"),
     (re.compile(r"login|denglu", re.I), "登录"),
 ]
+
+
+def _content_box(el) -> bool:
+    return _CONTENT_BOX.search(" ".join((el.get("class") or "", el.get("id") or ""))) is not None
+
+
+class NearestAbove:
+    """The nearest element around el (el itself left out) that passes a test, or None.  Each answer is kept
+    for every element passed on the way up, so asking for every image of a deeply nested page walks each
+    level once, not once per image below it.  (The test must not change during the run: tags, classes.)"""
+
+    def __init__(self, test):
+        self.test = test
+        self.known: dict = {}  # element -> the nearest element passing the test, itself included, or None
+
+    def __call__(self, el):
+        known, test = self.known, self.test
+        el = el.getparent()
+        passed = []
+        while el is not None and el not in known:
+            if test(el):
+                known[el] = el
+                break
+            passed.append(el)
+            el = el.getparent()
+        found = known[el] if el is not None else None
+        for element in passed:
+            known[element] = found
+        return found
 
 
 def label_texts(doc: Document) -> dict[str, str]:

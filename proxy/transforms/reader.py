@@ -50,7 +50,7 @@ from lxml import etree
 from ..document import Document
 from ..modes import Modes
 from ..pipeline import Page, proxy_asset_url, Stateless
-from .aria import drop as drop_element
+from .aria import TextAppends, drop as drop_element
 from ..urls import mode_prefix
 
 STYLESHEET = "/-/static/reader.css"
@@ -205,7 +205,10 @@ def measure(body: etree._Element) -> dict:
     for el in body.iter():
         names = _names(el) if isinstance(el.tag, str) else ""
         if names and any(_CMS_BODY.match(name) for name in names.split()) and not _is_hidden(el):
-            protected.update(el.iterancestors())
+            for ancestor in el.iterancestors():
+                if ancestor in protected:
+                    break  # (and all around it: each level is added once, however many boxes nest)
+                protected.add(ancestor)
     stats = _measure(body, frozenset(protected))
     total = stats[body].raw if body in stats else 0
     exempt = frozenset(el for el, stat in stats.items()
@@ -328,14 +331,25 @@ def _inside(el, ancestor) -> bool:
     return el is ancestor or any(a is ancestor for a in el.iterancestors())
 
 
-def _under_boiler(el, stats: dict, stop) -> bool:
-    for node in [el, *el.iterancestors()]:
-        if node is stop:
-            return False
+def _under_boiler(el, stats: dict, stop, known: dict) -> bool:
+    """Is el, or an element around it below stop, boilerplate?  known: the answers so far, kept for every
+    element passed on the way up (one walk per level of the page, not one per element below it)."""
+    passed = []
+    answer = False
+    node = el
+    while node is not None and node is not stop:
+        if node in known:
+            answer = known[node]
+            break
         stat = stats.get(node)
         if stat is not None and stat.boiler:
-            return True
-    return False
+            answer = True
+            break
+        passed.append(node)
+        node = node.getparent()
+    for node in passed:
+        known[node] = answer
+    return answer
 
 
 def _main_landmark(body) -> etree._Element | None:
@@ -368,13 +382,15 @@ def find_content(doc: Document, page: Page) -> tuple[list, str, dict]:
     rule_main = _rule_main(doc, page)
     if rule_main is not None:
         return [rule_main], "rule", stats
+    under: dict = {}
     scored = [(score, el) for el, stat in stats.items()
-              if not stat.boiler and (score := _final_score(el, stat)) > 0 and not _under_boiler(el, stats, body)]
+              if not stat.boiler and (score := _final_score(el, stat)) > 0 and not _under_boiler(el, stats, body, under)]
     best_score, best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
     landmark = _main_landmark(body)
     how = "density"
     if landmark is not None:
-        inside = [(score, el) for score, el in scored if _inside(el, landmark)]
+        in_landmark = set(landmark.iter())
+        inside = [(score, el) for score, el in scored if el in in_landmark]
         in_score, in_best = max(inside, key=lambda pair: pair[0], default=(0.0, None))
         if in_best is not None and in_score >= 0.5 * best_score:
             best_score, best, how = in_score, in_best, "landmark"
@@ -415,14 +431,101 @@ def _metas(doc: Document) -> dict:
     return found
 
 
-_VISIBLE_TEXT = etree.XPath(
-    "descendant-or-self::text()[not(ancestor::script or ancestor::style or ancestor::noscript or "
-    "ancestor::template or ancestor::title or ancestor::select or ancestor::textarea)]")
+# Text inside these is never read as the page's text.
+_TEXT_HIDDEN_IN = ("script", "style", "noscript", "template", "title", "select", "textarea")
 
 
 def _text(el) -> str:
     """The element's text as a reader sees it (no script or style), whitespace collapsed."""
-    return _SPACE.sub(" ", "".join(_VISIBLE_TEXT(el))).strip()
+    return _SPACE.sub(" ", "".join(_text_pieces(el))).strip()
+
+
+def _short_text(el, limit: int) -> str | None:
+    """_text(el) when el holds at most `limit` visible characters, else None, found without reading the rest
+    (asked of every block of a page, the whole text of each made nested pages quadratic)."""
+    pieces = _text_pieces(el, limit)
+    return None if pieces is None else _SPACE.sub(" ", "".join(pieces)).strip()
+
+
+class _ShortTexts:
+    """_short_text(el, limit) for many elements of one tree: each element's text is put together from its
+    children's (whitespace collapsed as it goes), so asking every block of a deeply nested page costs one
+    pass over it, not a walk of each block.  An answer stays right while the text inside that element does
+    (dropping or moving elements already asked about, or outside it, is fine)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.known: dict = {}  # element -> (its text collapsed, not stripped; visible characters) or None
+
+    def __call__(self, el) -> str | None:
+        if el.tag in _TEXT_HIDDEN_IN or next(el.iterancestors(*_TEXT_HIDDEN_IN), None) is not None:
+            return ""
+        if el not in self.known:
+            self._learn(el)
+        found = self.known[el]
+        return None if found is None else found[0].strip()
+
+    def _learn(self, root) -> None:
+        """Children before parents, without recursion; subtrees already known are not walked again."""
+        known = self.known
+        stack = [(root, iter(root))]
+        while stack:
+            el, children = stack[-1]
+            for child in children:
+                if isinstance(child.tag, str) and child.tag not in _TEXT_HIDDEN_IN and child not in known:
+                    stack.append((child, iter(child)))
+                    break
+            else:
+                stack.pop()
+                known[el] = self._combine(el)
+
+    def _combine(self, el) -> tuple[str, int] | None:
+        pieces, size = [el.text or ""], _count(el.text)
+        for child in el:
+            if isinstance(child.tag, str) and child.tag not in _TEXT_HIDDEN_IN:
+                inner = self.known[child]
+                if inner is None:
+                    return None
+                pieces.append(inner[0])
+                size += inner[1]
+            if child.tail:
+                pieces.append(child.tail)
+                size += _count(child.tail)
+            if size > self.limit:
+                return None
+        if size > self.limit:
+            return None
+        return _SPACE.sub(" ", "".join(pieces)), size
+
+
+def _text_pieces(el, limit: int | None = None) -> list[str] | None:
+    """el's text nodes in document order, but none inside script, style, title, select... (el's ancestors
+    included); None as soon as they hold more than `limit` visible characters.  A walk with a stack, not
+    an XPath test of every text node's ancestors, nor recursion: pages nest thousands deep."""
+    if el.tag in _TEXT_HIDDEN_IN or next(el.iterancestors(*_TEXT_HIDDEN_IN), None) is not None:
+        return []
+    pieces: list[str] = []
+    size = 0
+    text = el.text  # the next text node, read before going on
+    stack = [(iter(el), None)]  # children left to read, and the element whose tail follows them
+    while stack:
+        if text:
+            pieces.append(text)
+            if limit is not None:
+                size += _count(text)
+                if size > limit:
+                    return None
+        children, owner = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            text = owner.tail if owner is not None else None
+        elif isinstance(child.tag, str) and child.tag not in _TEXT_HIDDEN_IN:
+            text = child.text
+            stack.append((iter(child), child))  # its content next, then its tail
+        else:
+            text = child.tail  # a comment, or text no reader sees: only what follows it counts
+    return pieces
 
 
 def _squash(text: str) -> str:
@@ -462,13 +565,13 @@ def _date_from_text(text: str) -> tuple[str, str] | None:
 _DATE_CLASS = re.compile(r"pub_?time|pub_?date|publish|release|fbsj|fbrq|(^|[^a-z])(time|date|rq)([^a-z]|$)", re.I)
 
 
-def _date_from_classed(region: list) -> tuple[str, str] | None:
+def _date_from_classed(region: list, texts: _ShortTexts) -> tuple[str, str] | None:
     """An unlabelled date in an element named for it: <span id="pubtime">2020年02月18日 09:15</span>."""
     for box in region:
         for el in box.iter():
             if isinstance(el.tag, str) and _DATE_CLASS.search(_names(el)):
-                text = _text(el)
-                if len(text) <= 40:
+                text = texts(el)
+                if text is not None and len(text) <= 40:
                     date = parse_date(text)
                     if date:
                         return date
@@ -507,7 +610,7 @@ def _page_title_text(doc: Document) -> str:
     return max(parts, key=len) if len(parts) > 1 else text
 
 
-def _find_title_element(body, content: list, stats: dict, wanted: str):
+def _find_title_element(body, content: list, stats: dict, wanted: str, texts: _ShortTexts):
     """The element in the page that shows the title: an <h1>, or a title-classed heading near the body."""
     first = content[0] if content else body
     wanted_key = _squash(wanted)
@@ -522,7 +625,9 @@ def _find_title_element(body, content: list, stats: dict, wanted: str):
         classed = bool(_TITLE_CLASS.search(_names(el))) and tag not in ("body", "html", "a", "img")
         if not (heading or classed):
             continue
-        text = _text(el)
+        text = texts(el)
+        if text is None:
+            continue  # longer than any title
         key = _squash(text)
         if not (4 <= len(key) <= 160) or _META_LINE.search(text) or _DATE_VALUE.search(text) and len(key) < 40:
             continue
@@ -531,7 +636,7 @@ def _find_title_element(body, content: list, stats: dict, wanted: str):
         stat = stats.get(el)
         if stat is not None and stat.chars and stat.link / stat.chars > 0.5:
             continue
-        if any(_tag(a) in ("nav", "footer") for a in el.iterancestors()):
+        if next(el.iterancestors("nav", "footer"), None) is not None:
             continue
         matches = bool(wanted_key) and (key == wanted_key or (
             len(key) >= 6 and (key in wanted_key or wanted_key in key)))
@@ -570,7 +675,8 @@ def extract(doc: Document, page: Page) -> Article:
     article = Article(content=content, found_by=how)
     metas = _metas(doc)
     meta_title = next((metas[n] for n in _TITLE_META if metas.get(n)), "")
-    title_el = _find_title_element(body, content, stats, meta_title)
+    short_texts = _ShortTexts(200)  # of the page's blocks, asked of many (the page does not change here)
+    title_el = _find_title_element(body, content, stats, meta_title, short_texts)
     article.title_element = title_el
     article.subtitle_element = _find_subtitle(title_el)
     if article.subtitle_element is not None:
@@ -592,15 +698,15 @@ def extract(doc: Document, page: Page) -> Article:
 
     date = next((parse_date(metas[n]) for n in _DATE_META if metas.get(n) and parse_date(metas[n])), None)
     if date is None:
-        date = (_date_from_text(region_text()) or _date_from_classed(region) or _date_near_source(region_text())
+        date = (_date_from_text(region_text()) or _date_from_classed(region, short_texts) or _date_near_source(region_text())
                 or _date_from_text(body_text()))
     if date is not None:
         article.date, article.datetime = date
     source = next((metas[n] for n in _SOURCE_META if metas.get(n)), "")
     article.source = _clean_title(source or _source_from_text(region_text()) or _source_from_text(body_text()))
     candidates = _pager_candidates(body)
-    article.prev, article.next = _pager(candidates)
-    article.pager_blocks = _pager_blocks(candidates)
+    article.prev, article.next = _pager(candidates, short_texts)
+    article.pager_blocks = _pager_blocks(candidates, short_texts)
     article.attachments = _attachments(region)
     return article
 
@@ -657,12 +763,12 @@ def _pager_candidates(body) -> list:
     return sorted(found, key=lambda el: order.get(el, 0))
 
 
-def _pager(candidates: list) -> tuple:
+def _pager(candidates: list, texts: _ShortTexts) -> tuple:
     prev = nxt = None
     for el in candidates:
         if prev is not None and nxt is not None:
             break
-        text = _text(el)
+        text = texts(el)
         if not text or len(text) > 200:
             continue
         for pattern, which in ((_PREV, "prev"), (_NEXT, "next")):
@@ -734,9 +840,9 @@ def is_data_table(table) -> bool:
     role = (table.get("role") or "").split()
     if role and role[0] in ("presentation", "none"):
         return False
-    rows = [tr for tr in table.iter("tr") if _nearest_table(tr) is table]
-    if any(_tag(t) == "table" for t in table.iterdescendants()):
+    if table.find(".//table") is not None:
         return False
+    rows = list(table.iter("tr"))  # (no table inside: every row is this table's)
     has_headers = table.find(".//th") is not None or table.find("caption") is not None or table.find(
         "thead") is not None
     if len(rows) < 2:
@@ -753,47 +859,34 @@ def is_data_table(table) -> bool:
     return True
 
 
-def _nearest_table(el):
-    for ancestor in el.iterancestors():
-        if _tag(ancestor) == "table":
-            return ancestor
-    return None
-
-
-def _unwrap(el) -> None:
-    """Replace el by its children and text (keeping the tail)."""
+def _unwrap(el, appends: "TextAppends | None" = None) -> None:
+    """Replace el by its children and text (keeping the tail).  With appends, the text it leaves to the
+    element before it (or its parent) is added there at appends.flush()."""
     parent = el.getparent()
     if parent is None:
         return
-    index = parent.index(el)
-    previous = parent[index - 1] if index > 0 else None
-    text = el.text or ""
-    if text:
-        if previous is None:
-            parent.text = (parent.text or "") + text
-        else:
-            previous.tail = (previous.tail or "") + text
+    if appends is None:
+        appends = TextAppends()
+        _unwrap(el, appends)
+        appends.flush()
+        return
+    previous = el.getprevious()  # (not parent.index(el): that walks every sibling before el)
+    appends.move(el, "text", *((parent, "text") if previous is None else (previous, "tail")))
     children = list(el)
-    tail = el.tail
-    parent.remove(el)  # drops el's tail with it: put it back after the last moved child
-    for offset, child in enumerate(children):
-        parent.insert(index + offset, child)
-    if tail:
-        if children:
-            last = children[-1]
-            last.tail = (last.tail or "") + tail
-        elif index > 0:
-            before = parent[index - 1]
-            before.tail = (before.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
+    for child in children:
+        el.addprevious(child)  # moves the child, with its tail, to just before el
+    if children:
+        appends.move(el, "tail", children[-1], "tail")
+    else:
+        appends.move(el, "tail", *((parent, "text") if previous is None else (previous, "tail")))
+    parent.remove(el)
 
 
 def _linearise_table(table) -> None:
     """A layout table becomes a <div> per cell, in reading order."""
     box = etree.Element("div")
-    for tr in table.iter("tr"):
-        if _nearest_table(tr) is not table:
+    for tr in table.iter("tr"):  # (live: rows moved out with a cell's content are not visited)
+        if next(tr.iterancestors("table"), None) is not table:
             continue
         for cell in tr:
             if _tag(cell) not in ("td", "th"):
@@ -827,22 +920,25 @@ def clean(elements: list, drop: set) -> etree._Element:
                 box.append(_copy_without(child, drop))
         else:
             box.append(_copy_without(el, drop))
-    # Pass 1: drop what never belongs, unhide lazy images, strip attributes, rename.
+    # Pass 1: drop what never belongs, unhide lazy images, strip attributes, rename.  (In document order, so
+    # the text of each block still asked about is as it was: short_texts' answers hold.)
+    short_texts = _ShortTexts(200)
+    appends = TextAppends()
     for el in list(box.iter()):
         if el is box or el.getparent() is None and el is not box:
             continue
         if not isinstance(el.tag, str):  # comments and processing instructions
-            drop_element(el)
+            drop_element(el, appends)
             continue
         tag = _tag(el)
         if ":" in tag and tag not in _UNWRAP:
-            _unwrap(el)
+            _unwrap(el, appends)
             continue
-        if tag in _DROP or _is_hidden(el) or _is_boiler_block(el):
-            drop_element(el)
+        if tag in _DROP or _is_hidden(el) or _is_boiler_block(el, short_texts):
+            drop_element(el, appends)
             continue
         if tag == "img":
-            _fix_image(el)
+            _fix_image(el, appends)
             if el.getparent() is None:
                 continue
         attributes = _KEEP_ATTRIBUTES.get(tag, ())
@@ -855,6 +951,7 @@ def clean(elements: list, drop: set) -> etree._Element:
                 el.attrib.pop("href", None)
         if tag in _RENAME:
             el.tag = _RENAME[tag]
+    appends.flush()
     # Pass 2: layout tables become divs (deepest first); data tables keep their structure.
     for table in reversed(list(box.iter("table"))):
         if not is_data_table(table):
@@ -867,15 +964,19 @@ def clean(elements: list, drop: set) -> etree._Element:
         if tag in ("span", "font") and (el.get("lang") or el.get("dir")):
             el.tag = "span"  # a part in another language keeps saying so
         elif tag in _UNWRAP or (tag and tag not in _KNOWN) or (tag == "a" and el.get("href") is None):
-            _unwrap(el)
+            _unwrap(el, appends)
+    appends.flush()
     # Pass 4: remove emptied blocks (no text, no image, no table), deepest first.
+    substance: dict = {}  # element -> _has_substance, each worked out from its children's (seen before it)
     for el in reversed(list(box.iter())):
+        substance[el] = _has_substance(el, substance, appends)
         if el is box or _tag(el) in ("br", "img", "hr", "td", "th", "tr", "col", "wbr"):
             continue
-        if _count(el.text) == 0 and len(el) == 0:
-            drop_element(el)
-        elif _tag(el) in ("p", "div", "li", "section", "span") and not _has_substance(el):
-            drop_element(el)
+        if not appends.visible(el, "text") and len(el) == 0:
+            drop_element(el, appends)
+        elif _tag(el) in ("p", "div", "li", "section", "span") and not substance[el]:
+            drop_element(el, appends)
+    appends.flush()
     _trim_breaks(box)
     for el in box.iter():  # indentation of the portal's markup: one newline is enough
         if el.text is not None and not el.text.strip():
@@ -907,10 +1008,17 @@ def _copy_without(el, drop: set):
     return copied
 
 
-def _has_substance(el) -> bool:
-    if _count("".join(el.itertext())):
+def _has_substance(el, known: dict, appends: TextAppends) -> bool:
+    """Does el hold text, an image, a table or a rule?  known: the answer for elements inside el (each
+    subtree looked at once, however deep the blocks nest); appends: text on its way into el."""
+    if appends.visible(el, "text"):
         return True
-    return any(_tag(d) in ("img", "table", "hr") for d in el.iterdescendants())
+    for child in el:
+        if _tag(child) in ("img", "table", "hr") or appends.visible(child, "tail"):
+            return True
+        if known[child] if child in known else _has_substance(child, known, appends):
+            return True
+    return False
 
 
 def _is_hidden(el) -> bool:
@@ -922,7 +1030,7 @@ def _is_hidden(el) -> bool:
     return _tag(el) == "input"
 
 
-def _is_boiler_block(el) -> bool:
+def _is_boiler_block(el, texts: _ShortTexts) -> bool:
     """Share bars, print/close buttons, font-size switches, QR codes and the like inside the content box."""
     tag = _tag(el)
     if tag in _INLINE and tag not in ("span", "font"):
@@ -933,7 +1041,7 @@ def _is_boiler_block(el) -> bool:
     names = _names(el)
     if names and _STRONG_NEGATIVE.search(names) and not _POSITIVE.search(names):
         return True
-    text = _text(el)
+    text = texts(el)  # (None: longer than both tests below look at)
     if text and len(text) <= 60 and not _TOOL_WORDS.sub("", text):
         return True
     if text and len(text) <= 200 and _FURNITURE_TEXT.search(text) and el.find(".//img") is None:
@@ -941,7 +1049,7 @@ def _is_boiler_block(el) -> bool:
     return False
 
 
-def _fix_image(img) -> None:
+def _fix_image(img, appends: TextAppends) -> None:
     src = (img.get("src") or "").strip()
     if not src or _PLACEHOLDER_IMG.search(src):
         for name in _LAZY_SOURCES:
@@ -951,7 +1059,7 @@ def _fix_image(img) -> None:
                 src = value
                 break
     if not src:
-        drop_element(img)
+        drop_element(img, appends)
         return
     alt = img.get("alt")
     if alt is None:
@@ -969,12 +1077,16 @@ def _trim_breaks(box) -> None:
                 el.getnext() is None and not _count(el.tail)):
             drop_element(el)
             continue
+    in_run: set = set()  # breaks already seen in a run (a later one's run is the rest of it: nothing to do)
     for el in list(box.iter("br")):
+        if el in in_run:
+            continue
         run = [el]
         node = el
         while node.getnext() is not None and _tag(node.getnext()) == "br" and not _count(node.tail):
             node = node.getnext()
             run.append(node)
+        in_run.update(run)
         if len(run) > 2:
             for extra in run[2:]:
                 drop_element(extra)
@@ -985,9 +1097,10 @@ def _leading_meta(box, article: Article) -> None:
     (发布时间、来源、浏览次数、字号…) at the start or the end of the body."""
     title_key = _squash(article.title)
     if title_key:
+        texts = _ShortTexts(len(title_key))
         for el in list(box.iter()):
             if el is not box and isinstance(el.tag, str) and _tag(el) not in _INLINE and \
-                    _squash(_text(el)) == title_key:
+                    _squash(texts(el) or "") == title_key:
                 drop_element(el)
     container = box
     while len(container) == 1 and not _count(container.text) and not _count(container[0].tail) and \
@@ -995,7 +1108,7 @@ def _leading_meta(box, article: Article) -> None:
         container = container[0]
     children = list(container)
     for child in dict.fromkeys(children[:3] + children[-2:]):
-        text = _text(child)
+        text = _short_text(child, 200)
         if text and len(_squash(text)) <= 200 and _META_LINE.search(text) and len(_PUNCT.findall(text)) <= 6 \
                 and child.find(".//img") is None and child.find(".//table") is None:
             drop_element(child)
@@ -1149,11 +1262,11 @@ class ReaderView(Stateless):
         main.tail = "\n"
 
 
-def _pager_blocks(candidates: list) -> set:
+def _pager_blocks(candidates: list, texts: _ShortTexts) -> set:
     """The blocks that hold the prev/next links in the page (they get their own place in the reader view)."""
     found = set()
     for el in candidates:
-        text = _text(el)
+        text = texts(el)
         if text and len(text) <= 200 and (_PREV.match(text) or _NEXT.match(text)):
             found.add(el)
     # Only the outermost ones, and only small ones (never a box that holds the body too).

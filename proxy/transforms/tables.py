@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..document import Document
 from ..pipeline import Page
-from .aria import HEADINGS, RepairTransform, heuristic, is_data_table, iter_elements, nearest_table, tag_of
+from .aria import HEADINGS, RepairTransform, heuristic, is_data_table, iter_elements, own_parts, tag_of
 
 _BLOCKS = frozenset({"div", "ul", "ol", "dl", "form", "iframe", "table", "fieldset", "center", "marquee",
                      *HEADINGS})
@@ -18,10 +18,7 @@ _BLOCKS = frozenset({"div", "ul", "ol", "dl", "form", "iframe", "table", "fields
 
 def layout_reason(table) -> str | None:
     """Why this table is for layout, or None when it may hold data."""
-    rows = []
-    for tr in table.iter("tr"):
-        if nearest_table(tr) is table:
-            rows.append(tr)
+    rows = list(own_parts(table, ("tr",)))
     for el in table.iter():
         if el is table or not isinstance(el.tag, str):
             continue
