@@ -4,6 +4,26 @@ Charset resolution follows the browser's order (BOM, Content-Type, <meta> presca
 uses the WHATWG label table (webencodings), with GB2312/GBK widened to GB18030 and Big5 to Big5-HKSCS,
 the supersets that browsers actually decode with.  Decoding never fails: bytes that are invalid in the
 chosen charset become U+FFFD, as they would in the browser.
+
+Content-encodings are undone completely or not at all (``decompress``): a page is only rewritten from a
+compressed body that ends where its format says it ends.
+
+- A truncated gzip, deflate or br body (the stream stops before its end marker, or the gzip member
+  before its CRC/length trailer) raises ``UndecodableBody``: what was decoded is a cut page, and
+  re-sending it as a complete one would hide the cut.  The caller sends the upstream's bytes as they
+  came.
+- A gzip body of several members (RFC 1952 2.2: "a series of members") is decoded member after member,
+  as ``gzip.decompress`` and zcat do; ``max_bytes`` bounds the sum over all members.  Note that Chromium
+  and Firefox show only the first member (both stop reading at the end of the first deflate stream).
+- Bytes after a complete stream that do not start another gzip member (zero padding, a stray newline
+  from a template, junk) are ignored, as browsers ignore them: Chromium's GzipSourceStream drops them
+  (STATE_IGNORING_EXTRA_BYTES: "matches the behavior of other browsers"), its BrotliSourceStream
+  consumes and discards whatever follows the end of a brotli stream, and Firefox's nsHTTPCompressConv
+  discards data after the end of a gzip/deflate stream.  Bytes that do start a gzip member (1F 8B) must
+  be a complete member: a truncated or corrupt second member raises.
+
+``decompress_prefix`` is the lenient reading for the first chunk of a body (MIME sniffing): it decodes
+as much as the bytes so far allow and never raises.
 """
 from __future__ import annotations
 
@@ -18,48 +38,192 @@ import webencodings
 
 DECODABLE_ENCODINGS = ("gzip", "x-gzip", "deflate", "br", "identity")
 
+_GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_WBITS = zlib.MAX_WBITS | 16
+# Input is fed to the decoders in steps of this size where a partial result must survive a later error
+# (decompress_prefix, and finding where a brotli stream ends when bytes follow it).
+_STEP = 4096
+
 
 class UndecodableBody(ValueError):
-    """The body's content-encoding is unknown or its compressed data is corrupt."""
+    """The body's content-encoding is unknown, or its compressed data is corrupt, truncated or too large."""
+
+
+class _Bomb(UndecodableBody):
+    pass
+
+
+def _codings(content_encoding: str | None) -> list[str]:
+    return [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
 
 
 def decompress(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
-    """Undo Content-Encoding (a comma list applied in order); refuse output above max_bytes (zip bombs)."""
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-    for coding in reversed(codings):
+    """Undo Content-Encoding (a comma list applied in order); refuse output above max_bytes (zip bombs).
+
+    Raises UndecodableBody for an unknown coding, corrupt or truncated data, or output over max_bytes.
+    """
+    for coding in reversed(_codings(content_encoding)):
         if coding == "identity":
             continue
+        if coding not in ("gzip", "x-gzip", "deflate", "br"):
+            raise UndecodableBody(f"unsupported content-encoding {coding!r}")
+        if not body:  # nothing was sent: nothing to undo (browsers show an empty page, not an error)
+            continue
         try:
-            if coding in ("gzip", "x-gzip"):
-                body = _inflate(body, zlib.MAX_WBITS | 16, max_bytes)
-            elif coding == "deflate":
-                try:  # RFC says zlib-wrapped; some servers send raw deflate
-                    body = _inflate(body, zlib.MAX_WBITS, max_bytes)
-                except zlib.error:
-                    body = _inflate(body, -zlib.MAX_WBITS, max_bytes)
-            elif coding == "br":
-                body = _unbrotli(body, max_bytes)
-            else:
-                raise UndecodableBody(f"unsupported content-encoding {coding!r}")
+            body = _decode_one(body, coding, max_bytes, partial=False)
+        except _Bomb:
+            raise UndecodableBody(f"{coding} body inflates beyond {max_bytes} bytes") from None
         except (zlib.error, brotli.error, EOFError) as exc:
             raise UndecodableBody(f"corrupt {coding} body: {exc}") from None
     return body
 
 
-def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes:
+def decompress_prefix(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
+    """As much of the decoded body as the first bytes of a body allow (at most max_bytes), for sniffing.
+
+    Never raises: a stream cut short gives what it decodes to so far, corrupt data gives what came
+    before the corruption (b"" when it starts corrupt), and an unknown coding gives b"".
+    """
+    for coding in reversed(_codings(content_encoding)):
+        if coding == "identity":
+            continue
+        if coding not in ("gzip", "x-gzip", "deflate", "br"):
+            return b""
+        try:
+            body = _decode_one(body, coding, max_bytes, partial=True)
+        except Exception:  # noqa: BLE001 - sniffing must never fail a response
+            return b""
+        if not body:
+            return b""
+    return body[:max_bytes]
+
+
+def _decode_one(body: bytes, coding: str, max_bytes: int, partial: bool) -> bytes:
+    if coding in ("gzip", "x-gzip"):
+        return _gunzip(body, max_bytes, partial)
+    if coding == "deflate":
+        # RFC 9110 says zlib-wrapped; some servers send raw deflate (browsers accept both, as here).
+        try:
+            out, _ = _inflate(body, zlib.MAX_WBITS, max_bytes, partial)
+            if out or not partial:
+                return out
+        except zlib.error:
+            pass
+        return _inflate(body, -zlib.MAX_WBITS, max_bytes, partial)[0]
+    return _unbrotli(body, max_bytes, partial)
+
+
+def _inflate(data: bytes, wbits: int, budget: int, partial: bool) -> tuple[bytes, bytes]:
+    """One zlib/gzip/raw-deflate stream: (output, the bytes after the stream).
+
+    Whole mode raises UndecodableBody when the stream is cut short or inflates beyond budget, and
+    zlib.error when corrupt.  Partial mode returns what decodes before any of these.
+    """
     inflater = zlib.decompressobj(wbits)
-    out = inflater.decompress(data, max_bytes + 1)
+    if not partial:
+        out = inflater.decompress(data, budget + 1)
+        if len(out) > budget:
+            raise _Bomb()
+        if not inflater.eof:
+            raise UndecodableBody(f"truncated or corrupt body: the compressed stream stops before its end "
+                                  f"({len(data)} bytes)")
+        return out, inflater.unused_data
+    parts: list[bytes] = []
+    size = 0
+    rest = b""
+    for start in range(0, len(data), _STEP):
+        try:
+            piece = inflater.decompress(data[start:start + _STEP], budget + 1 - size)
+        except zlib.error:
+            break
+        parts.append(piece)
+        size += len(piece)
+        if inflater.eof:
+            rest = inflater.unused_data + data[start + _STEP:]
+            break
+        if size > budget or inflater.unconsumed_tail:
+            break
+    return b"".join(parts)[:budget], rest
+
+
+def _gunzip(data: bytes, max_bytes: int, partial: bool) -> bytes:
+    """Every gzip member in turn; whatever follows the last one, unless it starts a member, is ignored."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        out, rest = _inflate(data, _GZIP_WBITS, max_bytes - size, partial)
+        parts.append(out)
+        size += len(out)
+        if not rest.startswith(_GZIP_MAGIC) or (partial and size >= max_bytes):
+            return b"".join(parts)
+        data = rest
+
+
+def _unbrotli(data: bytes, max_bytes: int, partial: bool) -> bytes:
+    if not partial:
+        decompressor = brotli.Decompressor()
+        out = bytearray()
+        try:
+            _brotli_feed(decompressor, data, out, max_bytes)
+        except brotli.error:
+            # Corrupt, or a complete stream followed by other bytes (the decoder refuses input after
+            # its end): find which, feeding step by step.
+            return _brotli_stepwise(data, max_bytes, partial)
+        if not decompressor.is_finished():
+            raise UndecodableBody(f"truncated or corrupt br body: the stream stops before its end ({len(data)} bytes)")
+        return bytes(out)
+    return _brotli_stepwise(data, max_bytes, partial)
+
+
+def _brotli_feed(decompressor, data: bytes, out: bytearray, max_bytes: int) -> None:
+    """Feed data and drain the output; _Bomb past max_bytes (the decoder stops near the limit)."""
+    out += decompressor.process(data, output_buffer_limit=max_bytes + 1 - len(out))
+    while len(out) <= max_bytes and not decompressor.is_finished():
+        more = decompressor.process(b"", output_buffer_limit=max_bytes + 1 - len(out))
+        if not more:
+            break
+        out += more
     if len(out) > max_bytes:
-        raise UndecodableBody(f"body inflates beyond {max_bytes} bytes")
-    return out
+        raise _Bomb()
 
 
-def _unbrotli(data: bytes, max_bytes: int) -> bytes:
+def _brotli_stepwise(data: bytes, max_bytes: int, partial: bool) -> bytes:
+    """Decode step by step, to keep what decodes before an error and to find where the stream ends."""
     decompressor = brotli.Decompressor()
-    out = decompressor.process(data, output_buffer_limit=max_bytes + 1)
-    if len(out) > max_bytes or not decompressor.can_accept_more_data():
-        raise UndecodableBody(f"body inflates beyond {max_bytes} bytes")
-    return out
+    out = bytearray()
+    done = 0
+    try:
+        for done in range(0, len(data), _STEP):
+            _brotli_feed(decompressor, data[done:done + _STEP], out, max_bytes)
+            if decompressor.is_finished():
+                return bytes(out)
+        done = len(data)
+    except _Bomb:
+        if partial:
+            return bytes(out[:max_bytes])
+        raise
+    except brotli.error:
+        # The error is in data[done:done + _STEP]: start again and feed that step a byte at a time, to
+        # tell a stream that ends there (the rest is trailing bytes, ignored) from a corrupt one.
+        decompressor = brotli.Decompressor()
+        out = bytearray()
+        try:
+            _brotli_feed(decompressor, data[:done], out, max_bytes)
+            for i in range(done, min(done + _STEP, len(data))):
+                _brotli_feed(decompressor, data[i:i + 1], out, max_bytes)
+                if decompressor.is_finished():
+                    return bytes(out)
+        except _Bomb:
+            if partial:
+                return bytes(out[:max_bytes])
+            raise
+        except brotli.error:
+            if partial:
+                return bytes(out)
+            raise
+    if partial:
+        return bytes(out)
+    raise UndecodableBody(f"truncated or corrupt br body: the stream stops before its end ({len(data)} bytes)")
 
 
 def choose_encoding(accept_encoding: str | None) -> str | None:
