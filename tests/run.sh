@@ -24,7 +24,10 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# Exact versions from constraints.txt, as the image installs them (deploy/update-constraints.sh renews them);
+# PIP_CONSTRAINT pins the build backend in pip's isolated build environment too.
+PIP_CONSTRAINT="$PWD/constraints.txt" .venv/bin/python -m pip install -q --disable-pip-version-check \
+  -c constraints.txt -e '.[test]'
 
 if [ ! -f node_modules/axe-core/axe.min.js ]; then
   npm install --no-audit --no-fund --silent >/dev/null
