@@ -739,6 +739,9 @@ def cache_summary(delta: dict[str, float]) -> dict[str, Any]:
             "misses": int(total("a11y_proxy_cache_requests_total", 'result="miss"')),
             "revalidated_304": int(total("a11y_proxy_cache_revalidations_total", 'status="304"')),
             "transforms": int(count),
+            # pages that went out as the upstream sent them (over timeouts.transform, memory budget, errors)
+            "untransformed": int(sum(v for k, v in delta.items() if k.startswith("a11y_proxy_responses_total")
+                                     and ('outcome="passthrough' in k or 'outcome="stream-' in k))),
             "transform_mean_ms": round(seconds / count * 1000, 3) if count else None}
 
 
@@ -1126,6 +1129,13 @@ def print_report(report: dict[str, Any]) -> None:
     if disturbed:
         report["notes"].append("cores busy beyond what the load generator, upstream and server used (kernel "
                                "loopback work outside their accounting, or other processes): " + "; ".join(disturbed))
+    untransformed = [f"{row['label']} ({row['server']}): {row['cache']['untransformed']} (wrk got {row['requests']} "
+                     "answers)" for row in report["rows"] if row.get("cache", {}).get("untransformed")]
+    if untransformed:
+        report["notes"].append("pages the proxy sent untransformed during the measurement (a11y_proxy_responses_total "
+                               "passthrough-*/stream-*, e.g. over timeouts.transform, which counts the wait for a "
+                               "pipeline thread too; a backlog from the row before, whose clients are gone, still "
+                               "runs): " + "; ".join(untransformed) + ". Those answers count in req/s.")
     others: dict[str, float] = {}
     for row in report["rows"]:
         for other in row.get("other_processes", []):
