@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 import threading
 
+from html import escape as html_escape
+
 from lxml import etree
 
 # One alternation, scanned left to right: things to skip over intact, or the end tags we repair.
@@ -444,3 +446,30 @@ def set_charset_utf8(doc: Document) -> None:
     if not found:
         meta = etree.Element("meta", charset="utf-8")
         doc.head.insert(0, meta)
+
+
+# --- fragments: HTML a page's script fetches to insert into the page (a list, a panel) ---------------------
+
+_FRAGMENT_MARK = "a11y-proxy-fragment"
+
+
+def parse_fragment(html: str) -> tuple[Document, etree._Element]:
+    """Parse a fragment with the same parser and repairs as a page; (document, container of the fragment).
+
+    A marker element opens <body> first, so a fragment that starts with <script>, <style> or <meta> stays
+    where it was instead of being moved into <head>; libxml2 keeps table rows and list items in place.
+    """
+    doc = parse(f"<html><body><{_FRAGMENT_MARK}></{_FRAGMENT_MARK}>{html}")
+    body = doc.body
+    marker = body.find(_FRAGMENT_MARK)
+    if marker is not None:
+        body.text = (body.text or "") + (marker.tail or "")
+        body.remove(marker)
+    return doc, body
+
+
+def serialize_children(container: etree._Element) -> str:
+    """The content of one element (its text and children, not its own tags), as the page serializes."""
+    parts = [html_escape(container.text, quote=False)] if container.text else []
+    parts += [etree.tostring(child, encoding="unicode", method="html", with_tail=True) for child in container]
+    return "".join(parts)
