@@ -43,17 +43,25 @@ class ConversionSetupError(Exception):
 
 
 @functools.lru_cache(maxsize=None)
-def config_file(config: str) -> Path:
-    """The JSON file OpenCC itself loads for a configuration name ('s2t'), as the opencc package resolves
-    it: the path the OpenCC object reports (its `config` attribute)."""
+def share_dir() -> Path:
+    """The folder of OpenCC's configurations and dictionaries, as the opencc package resolves it: where the
+    configuration file it loads for 's2t' is (the `config` attribute of an OpenCC object)."""
     try:
-        resolved = Path(opencc.OpenCC(config).config)
+        resolved = Path(opencc.OpenCC("s2t").config)
     except Exception as exc:  # the native library says why (missing file, bad JSON)
-        raise ConversionSetupError(f"OpenCC cannot load its configuration {config!r}: {exc}") from None
+        raise ConversionSetupError(f"OpenCC cannot load its configuration 's2t': {exc}") from None
     if not resolved.is_absolute() or not resolved.is_file():
         raise ConversionSetupError(f"the opencc package ({opencc.__version__}) no longer reports where its "
-                                   f"configuration {config!r} is (got {str(resolved)!r}); see convert.py")
-    return resolved
+                                   f"configurations are (got {str(resolved)!r}); see convert.py")
+    return resolved.parent
+
+
+def config_file(config: str) -> Path:
+    """The JSON file OpenCC loads for a configuration name ('s2t')."""
+    path = share_dir() / f"{config}.json"
+    if not path.is_file():
+        raise ConversionSetupError(f"OpenCC configuration {path} is missing (opencc {opencc.__version__})")
+    return path
 
 
 def dictionary_files(config: str) -> list[Path]:
