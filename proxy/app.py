@@ -79,6 +79,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Appl
     app.router.add_get("/-/toggle/{token}", toggle_mode)
     if settings.debug_view:  # off: /-/debug/ is just an unknown mode (404)
         app.router.add_get(r"/-/debug{tail:(?:/[\s\S]*)?}", debug_view)
+    app.router.add_route("*", "/-/convert", convert_texts)  # Traditional script for script-written text
+    app.router.add_get(r"/-/static/trad-live.{config:s2t|s2tw|s2twp|s2hk}.js", trad_live_script)  # before static
     if STATIC_DIR.is_dir():
         app.router.add_static("/-/static/", STATIC_DIR, append_version=False)
     # Everything else, including /-/<modes>/... (valid or not: the proxy reports unknown modes), is proxied.
@@ -196,6 +198,105 @@ async def metrics(request: web.Request) -> web.Response:
     response = web.Response(body=body, headers={"Cache-Control": "no-store"})
     response.headers["Content-Type"] = content_type
     return response
+
+
+# --- Traditional script for the text a page's own scripts write (proxy/static/trad-live.js) ---------------
+
+async def trad_live_script(request: web.Request) -> web.Response:
+    """/-/static/trad-live.<config>.js: the script trad mode puts first in <head>, with the variant's
+    character tables (built once per process, off the loop).  Its URL carries a version: cached for a year."""
+    from .transforms.trad import live_script, live_version
+
+    config = request.match_info["config"]
+    body, etag = await asyncio.get_running_loop().run_in_executor(request.app[EXECUTOR], live_script, config)
+    versioned = request.query.get("v") == live_version(config)
+    headers = {"ETag": etag, "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "public, max-age=31536000, immutable" if versioned else "public, max-age=3600"}
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    response = web.Response(body=body, headers=headers, content_type="application/javascript", charset="utf-8")
+    response.enable_compression()
+    return response
+
+
+async def convert_texts(request: web.Request) -> web.Response:
+    """POST /-/convert {variant, page, texts}: trad-live.js's batches, converted by the page's own converter
+    (the variant it names and the site's phrases, found through the rules by the page's path), as the
+    server converts a page: {texts} in the same shape.  Same-origin requests only (Sec-Fetch-Site, or an
+    Origin naming the Host): never a conversion service for other sites.  Bounded by limits.convert_*."""
+    import json
+
+    from .convert import FORWARD_CONFIGS, get_converter
+    from .transforms.trad import convert_live
+    from .urls import Authority
+
+    settings, counted = request.app[SETTINGS], request.app[METRICS].live_conversions
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+    def answer(status: int, result: str, message: str) -> web.Response:
+        counted.labels(result).inc()
+        return web.json_response({"error": message}, status=status, headers=headers)
+
+    if request.method != "POST":
+        return web.json_response({"error": "POST only"}, status=405, headers={**headers, "Allow": "POST"})
+    host = public_host_header(request, settings)
+    if settings.host_for(host) is None:
+        return answer(421, "refused", "not a host this proxy serves")
+    def same_origin() -> bool:  # a browser's own word first; else (older browsers) the Origin it sends
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None:
+            return site == "same-origin"
+        origin = request.headers.get("Origin", "")
+        try:
+            return origin.startswith(("http://", "https://")) and Authority.parse(URL(origin).raw_authority) == host
+        except ValueError:
+            return False
+
+    if not same_origin():
+        return answer(403, "refused", "same-origin requests only")
+    if request.content_type != "application/json":
+        return answer(415, "bad", "application/json only")
+    limit = settings.limits.convert_body_max_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return answer(413, "too-large", f"at most {limit} bytes (limits.convert_body_max_bytes)")
+    chunks, size = [], 0
+    try:
+        async with asyncio.timeout(settings.timeouts.client_body):
+            while chunk := await request.content.readany():
+                size += len(chunk)
+                if size > limit:
+                    return answer(413, "too-large", f"at most {limit} bytes (limits.convert_body_max_bytes)")
+                chunks.append(chunk)
+    except TimeoutError:
+        return answer(408, "bad", "request body too slow")
+    try:
+        data = json.loads(b"".join(chunks))
+        variant, page, texts = data["variant"], data.get("page", "/"), data["texts"]
+        if variant not in FORWARD_CONFIGS or not isinstance(page, str) or not page.startswith("/") \
+                or len(page) > 4096 or not isinstance(texts, list) or not all(
+                    isinstance(t, str) or (isinstance(t, list) and t and all(isinstance(p, str) for p in t))
+                    for t in texts):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return answer(400, "bad", "expected {variant: s2t|s2tw|s2twp|s2hk, page: path, texts: [string or [string]]}")
+    count = sum(1 if isinstance(t, str) else len(t) for t in texts)
+    if count > settings.limits.convert_max_texts:
+        return answer(413, "too-large", f"at most {settings.limits.convert_max_texts} texts (limits.convert_max_texts)")
+    try:
+        rules = request.app[PROXY].page_rules(URL.build(path=page))
+    except ValueError:
+        return answer(400, "bad", "page: not a path")
+    converter = get_converter(variant, tuple(sorted(rules.trad.phrases.items())))
+    if size > 16 * 1024:  # a large batch is converted off the loop (OpenCC: about 20 MB/s)
+        out = await asyncio.get_running_loop().run_in_executor(request.app[EXECUTOR], convert_live, converter, texts)
+    else:
+        out = convert_live(converter, texts)
+    try:
+        body = json.dumps({"texts": out}, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate came in (and went back as it was)
+        body = json.dumps({"texts": out}).encode("ascii")
+    counted.labels("ok").inc()
+    return web.Response(body=body, headers=headers, content_type="application/json", charset="utf-8")
 
 
 # --- mode toggles: set the cookie, send the reader back to the same page in the new modes ---------------

@@ -46,6 +46,9 @@ class Metrics:
                                  multiprocess_mode="livesum")
         self.rule_reloads = Counter("a11y_proxy_rule_reloads_total", "Rule reloads by result", ["result"],
                                     registry=self.registry)
+        self.live_conversions = Counter("a11y_proxy_convert_requests_total", "POST /-/convert (text written by a "
+                                        "page's scripts, to Traditional) by result (ok, refused, too-large, bad)",
+                                        ["result"], registry=self.registry)
 
     def exposition(self) -> tuple[bytes, str]:
         if _multiprocess():  # the whole server: every worker's values, summed

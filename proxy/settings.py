@@ -52,6 +52,9 @@ class Limits:
     transform_memory_bytes: int = 256 * MiB
     stream_chunk_bytes: int = 64 * 1024
     compress_min_bytes: int = 1024  # smaller transformed bodies are sent uncompressed
+    # POST /-/convert (Traditional script for text the page's own scripts write): one request's body, and its texts
+    convert_body_max_bytes: int = 256 * 1024
+    convert_max_texts: int = 2000
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ served in the awkward ways real upstreams use, on purpose:
 * ``/gz/...``  always gzip-compressed, whatever the client's Accept-Encoding says;
 * absolute links to ``http://www.shifan.gov.cn/`` (the portal's own name, an alias for the proxy).
 
+``/bmfw/`` (便民服务) is the modern case: most of what it shows is written by its scripts (a ``document.write``
+source line and QR image, a header script's ``title``/``alt``, a column rendered from ``/data/services.json``,
+a JSON API the rules do not list, an HTML fragment, the rule-listed ``/api/news.json``, ``document.title`` set
+from data, a line written later), which the proxy's trad-live.js converts in Traditional mode.
+
 Binary assets (PNG, GIF, PDF) are generated here with the standard library, so the package only ships
 text files.  Paths with a segment starting with ``_`` (templates, data) are never served.
 """
