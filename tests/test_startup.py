@@ -512,3 +512,29 @@ async def test_a_trusted_front_keeps_its_request_id(portal, http):
     assert replaced != "bad id\twith tab" and len(replaced) == 32
     assert [h.get("X-Request-ID") for h in seen] == ["nginx-4f2a", replaced]
     assert "id=nginx-4f2a" in err  # the text access line carries it too
+
+
+async def test_json_error_lines_carry_the_request_id(http):
+    """A warning written while a request is handled (here: the upstream refuses) names that request."""
+    port = free_port()
+    env = clean_env(A11Y_PROXY_UPSTREAM=f"http://127.0.0.1:{free_port()}", A11Y_PROXY_LISTEN=f"127.0.0.1:{port}",
+                    A11Y_PROXY_WORKERS="1", A11Y_PROXY_LOG_FORMAT="json")
+    process = await start_serve(["serve"], env, port)
+    try:
+        async with http.get(f"http://127.0.0.1:{port}/x.html") as response:
+            assert response.status == 502
+            request_id = response.headers["X-Request-ID"]
+    finally:
+        err = (await stop(process)).decode()
+    records = [json.loads(line) for line in err.splitlines() if line.strip()]
+    warnings = [r for r in records if r["level"] == "warning" and "failed" in r["message"]]
+    assert warnings and warnings[0]["request_id"] == request_id
+    access = [r for r in records if r["message"] == "access"]
+    assert access[0]["request_id"] == request_id and access[0]["upstream_error"] == "ClientConnectorError"
+
+
+def test_demo_prints_a_url_a_browser_can_open():
+    from proxy.cli import _url_host
+
+    assert [_url_host(h) for h in ("0.0.0.0", "::", "", "127.0.0.1", "::1", "a11y.example.gov.cn")] == [
+        "localhost", "localhost", "localhost", "127.0.0.1", "[::1]", "a11y.example.gov.cn"]
