@@ -174,6 +174,7 @@ def test_dynamic_page_shows_no_simplified_only_character(chromium, context, demo
         assert page.get_attribute("#sitename", "title") == "中國示範市人民政府門戶網站"
         assert page.get_attribute("#wx", "alt") == "示範市政務服務微信公衆號二維碼"
         assert page.get_attribute("#qr img:not(#wx)", "alt") == "掃描二維碼關注示範發佈"
+        assert page.inner_text("#tip") == "溫馨提示：辦理業務請攜帶有效證件原件。"  # innerHTML while loading
         # A column rendered from JSON, its keyword highlighted: the phrase split by <b> converts as a phrase.
         services = page.inner_text("#service-list")
         assert "心理發展諮詢" in services and "心理髮展" not in services and "理髮服務" in services
@@ -204,7 +205,8 @@ def test_script_written_phrases_convert_as_phrases(context, demo):
           const box = document.createElement('div');
           box.id = 'written';
           box.innerHTML = '<p id="hair">头发</p><p id="split"><a href="#">心理</a>发展</p>' +
-                          '<p id="skip" translate="no">头发</p><p><code id="code">头发</code></p>';
+                          '<p id="skip" translate="no">头发</p><p><code id="code">头发</code></p>' +
+                          '<p id="lines">' + Array.from({length: 40}, (_, i) => '第' + i + '行：头发').join('<br>') + '</p>';
           document.querySelector('.content').appendChild(box);
           document.title = '头发护理_示范市';
         }""")
@@ -213,7 +215,21 @@ def test_script_written_phrases_convert_as_phrases(context, demo):
         assert page.inner_text("#hair") == "頭髮"  # OpenCC's phrase, not character by character (頭發)
         assert page.inner_text("#split") == "心理發展"
         assert page.inner_text("#skip") == "头发" and page.inner_text("#code") == "头发"
+        assert page.inner_text("#lines").split("\n") == [f"第{i}行：頭髮" for i in range(40)]  # one element, 40 texts
         assert page.title() == "頭髮護理_示範市"
+        # A script that puts its Simplified text back whenever it changes: both stop after a few rounds (the
+        # page stays responsive), and the portal's text wins.
+        state = page.evaluate("""async () => {
+          const p = document.createElement('p');
+          p.textContent = '头发';
+          let rounds = 0;
+          new MutationObserver(() => { if (p.textContent !== '头发') { rounds++; p.textContent = '头发'; } })
+            .observe(p, {subtree: true, characterData: true, childList: true});
+          document.querySelector('.content').appendChild(p);
+          await new Promise(r => setTimeout(r, 300));
+          return [rounds, p.textContent];
+        }""")
+        assert 1 <= state[0] <= 25 and state[1] == "头发"
     finally:
         page.close()
 

@@ -105,7 +105,7 @@
   var inFlight = false;
   var disabled = false;
   var cache = new Map();  // run text (pieces joined by \u001f) -> converted pieces
-  var rewrites = new WeakMap();  // node -> how often we rewrote it (a script fighting us is left alone)
+  var rewrites = new WeakMap();  // element -> {since, count}: how often we rewrote in it lately (see calm)
   var realFetch = window.fetch && window.fetch.bind(window);  // before the portal's scripts wrap them
   var RealXHR = window.XMLHttpRequest;
   var xhrOpen = RealXHR && RealXHR.prototype.open, xhrSend = RealXHR && RealXHR.prototype.send;
@@ -390,10 +390,11 @@
 
   function apply(pairs) {
     collect(observer.takeRecords());  // the portal's changes so far are kept...
+    var round = new Set();
     for (var i = 0; i < pairs.length; i++) {
       var item = pairs[i][0], out = pairs[i][1];
       if (item.element) {
-        if (item.element.getAttribute(item.name) === item.sources[0] && out[0] !== item.sources[0] && calm(item.element)) {
+        if (item.element.getAttribute(item.name) === item.sources[0] && out[0] !== item.sources[0] && calm(item.element, round)) {
           item.element.setAttribute(item.name, out[0]);
         }
         continue;
@@ -401,7 +402,7 @@
       for (var j = 0; j < item.nodes.length; j++) {
         var node = item.nodes[j];
         // Only what is still as it was sent; pieces around the new ones were converted already (the same).
-        if (node.data !== item.sources[j] || out[j] === item.sources[j] || !calm(node)) { continue; }
+        if (node.data !== item.sources[j] || out[j] === item.sources[j] || !calm(node.parentNode, round)) { continue; }
         var option = node.parentNode;
         if (option && option.localName === "option" && !option.hasAttribute("value")) {
           option.setAttribute("value", option.text);  // it keeps submitting what the portal expects
@@ -413,10 +414,18 @@
     prepare();
   }
 
-  function calm(node) {
-    var count = (rewrites.get(node) || 0) + 1;
-    rewrites.set(node, count);
-    return count <= 50;
+  function calm(element, round) {
+    // A script that puts its text back each time we convert it (often as a new text node) would have us both
+    // write forever: past 20 rounds of rewrites in one element within 2 s, it is left for a while (a clock
+    // ticking each second is not; nor are many texts in one element converted at once: one round).
+    if (!element) { return false; }
+    var now = Date.now(), seen = rewrites.get(element);
+    if (!seen || now - seen.since > 2000) { rewrites.set(element, seen = {since: now, count: 0}); }
+    if (!round.has(element)) {
+      round.add(element);
+      seen.count++;
+    }
+    return seen.count <= 20;
   }
 
   function stop() {
