@@ -430,7 +430,28 @@ def _start_tag(node: _Node) -> str:
 def serialize(doc: Document) -> str:
     # Serialize the whole tree (doctype and comments around <html> included) with etree: lxml.html's
     # tostring drops <meta http-equiv=Content-Type>, which pages need to declare their charset.
-    return etree.tostring(doc.root.getroottree(), encoding="unicode", method="html")
+    markup = etree.tostring(doc.root.getroottree(), encoding="unicode", method="html")
+    if "<xmp" in markup or "<noembed" in markup or "<noframes" in markup:
+        markup = _RAW_SERIALIZED.sub(_unescape_raw, markup)
+    return markup
+
+
+# libxml2 (2.14) parses <xmp>, <noembed> and <noframes> as raw text, as browsers do (``<xmp>a<b>&amp;</xmp>``
+# holds the text ``a<b>&amp;``), but its serializer escapes their text like any other (``a&lt;b&gt;&amp;amp;``),
+# which browsers then show as written: <xmp> is displayed, so the reader saw the entities.  Their text goes
+# back out as it came in.  (<iframe> content, raw text too and never displayed, is left escaped: the trad
+# markup step reads it as ordinary text.)
+_RAW_SERIALIZED = re.compile(
+    r"<(script|style)\b[^>]*>.*?</\1>"  # never touched: scripts may well write "<xmp>" in a string
+    r"|(<(xmp|noembed|noframes)\b[^>]*>)(.*?)(</\3>)", re.S)
+_ESCAPED = re.compile("&(lt|gt|amp);")
+
+
+def _unescape_raw(match: re.Match) -> str:
+    if match.group(2) is None or "&" not in match.group(4):
+        return match.group(0)
+    text = _ESCAPED.sub(lambda m: {"lt": "<", "gt": ">", "amp": "&"}[m.group(1)], match.group(4))
+    return match.group(2) + text + match.group(5)
 
 
 def set_charset_utf8(doc: Document) -> None:
