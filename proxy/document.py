@@ -424,14 +424,15 @@ def _write(root: _Node, out: list[str]) -> None:
 def _start_tag(node: _Node) -> str:
     if not node.attrib:
         return f"<{node.tag}>"
-    return "<" + node.tag + "".join(f' {name}="{_escape_attribute(value)}"' for name, value in node.attrib.items()) + ">"
+    attributes = "".join(f' {name}="{_escape_attribute(value)}"' for name, value in node.attrib.items())
+    return f"<{node.tag}{attributes}>"
 
 
 def serialize(doc: Document) -> str:
     # Serialize the whole tree (doctype and comments around <html> included) with etree: lxml.html's
     # tostring drops <meta http-equiv=Content-Type>, which pages need to declare their charset.
     markup = etree.tostring(doc.root.getroottree(), encoding="unicode", method="html")
-    if "<xmp" in markup or "<noembed" in markup or "<noframes" in markup:
+    if next(doc.root.iter("xmp", "noembed", "noframes"), None) is not None:  # 0.7 µs a page: rarely any
         markup = _RAW_SERIALIZED.sub(_unescape_raw, markup)
     return markup
 

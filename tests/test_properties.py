@@ -97,8 +97,8 @@ _HIDDEN = ("script", "style", "title")  # never rendered as text (a <title> in <
 def ours(el) -> bool:
     """The proxy's own additions."""
     classes = (el.get("class") or "").split()
-    return (el.get("id") == "a11y-proxy-toolbar" or "a11y-proxy-skip" in classes or el.get("data-a11y-proxy") is not None
-            or "a11y-proxy-trad-notice" in classes)
+    return (el.get("id") == "a11y-proxy-toolbar" or "a11y-proxy-skip" in classes
+            or el.get("data-a11y-proxy") is not None or "a11y-proxy-trad-notice" in classes)
 
 
 def pieces(root, skip_ours: bool) -> list:
