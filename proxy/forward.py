@@ -415,7 +415,9 @@ class Proxy:
     def send_rewritten(self, request, route: Route, status: int, reason: str, upstream_headers, headers: CIMultiDict,
                        entry: Entry, out: bytes, used: str, suffix: str) -> web.Response:
         """8. respond with a rewritten body (fresh or from the cache: the same headers either way)."""
-        for name in ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges"):
+        # Last-Modified goes: a cache revalidating by date would get the upstream's 304 and keep a page rewritten
+        # under other rules or settings; the weak, per-variant ETag is the validator of a rewritten body.
+        for name in ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges", "Last-Modified"):
             headers.popall(name, None)
         media = {"html": "text/html", "sniff": "text/html", "css": "text/css"}.get(entry.kind) or \
             upstream_headers.get("Content-Type", "application/json").split(";")[0]

@@ -208,3 +208,17 @@ async def test_repeat_view_costs_a_304_and_a_hit(serve, proxy, http):
     await fetch(http, url + "?cookie=1")
     await fetch(http, url + "?cookie=1")
     assert "If-None-Match" not in seen[5]
+
+
+async def test_rewritten_pages_carry_no_last_modified(serve, proxy, http):
+    async def page(request: web.Request) -> web.Response:
+        if request.headers.get("If-Modified-Since"):
+            return web.Response(status=304)
+        return web.Response(text=PAGE.format(n=1, filler="文"), content_type="text/html",
+                            headers={"Last-Modified": "Mon, 07 Dec 2026 00:00:00 GMT", "ETag": '"p1"'})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    proxied = await proxy(await serve(app))
+    body, headers = await fetch(http, proxied + "/-/trad/a.html")
+    assert "Last-Modified" not in headers and headers["ETag"].startswith('W/"p1.a11y-')
