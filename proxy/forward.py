@@ -19,7 +19,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from . import codec, logs, pages
+from . import codec, document, logs, pages
 from .cache import Entry, Remembered, Revalidations, TransformCache, cache_key, validators_of
 from .headers import (add_vary, etag_suffix, rewrite_response_headers, strip_hop_by_hop, transformed_etag,
                       upstream_if_none_match, upstream_request_headers)
@@ -517,7 +517,7 @@ class Proxy:
                 self.executor, self.transform_and_encode, kind, text, page, coding), budget)
         except (OverBudget, asyncio.TimeoutError):
             raise PassThrough("passthrough-budget", f"transforms took over {budget}s (timeouts.transform)") from None
-        except ValueError as exc:  # nothing an HTML parser can make a page of (empty, binary junk)
+        except document.UnparseableHTML as exc:  # nothing an HTML parser can make a page of (empty, binary junk)
             raise PassThrough("passthrough-error", str(exc), logging.INFO) from None
         if forms is None:
             raise PassThrough("passthrough-error", "nothing to rewrite", logging.INFO)

@@ -108,11 +108,12 @@ def test_whole_page_marked_not_to_translate():
 
 
 def test_text_holding_the_run_separator_still_converts_in_place():
-    """Runs go to OpenCC joined by a character the page does not contain; a page with control characters
-    in its text (libxml2 lets them through) gets another one."""
+    """Runs go to OpenCC joined by a separator the page does not contain.  A page holding control characters
+    (the usual separator among them) has them shown as U+FFFD, as the parser now stores them, and still converts
+    in place."""
     out = render("<body><p>头\x1f发</p><p>心理<b>发</b>展\x1f头发</p><p title='a\x1f头发'>面条</p></body>")
-    assert "頭\x1f發</p>" in out and "<p>心理<b>發</b>展\x1f頭髮</p>" in out
-    assert 'title="a\x1f頭髮">麪條</p>' in out
+    assert "頭\ufffd發</p>" in out and "<p>心理<b>發</b>展\ufffd頭髮</p>" in out
+    assert 'title="a\ufffd頭髮">麪條</p>' in out
 
 
 def test_attribute_values_on_a_page_whose_text_is_all_ascii_stay_with_their_attributes():
@@ -127,13 +128,13 @@ def test_attribute_values_on_a_page_whose_text_is_all_ascii_stay_with_their_attr
 
 
 def test_control_character_after_a_skipped_element_does_not_stop_the_conversion():
-    """lxml will not move text holding a control character (its parser lets them in): the end marker of a
-    skipped subtree goes inside it, so the text after it is converted, and nothing fails."""
+    """A control character near a skipped subtree stops nothing: the parser stores it as U+FFFD, the text after
+    the skipped element is converted, and an option keeps submitting its original text."""
     out = render("<body><p>心理<code>头发</code>发展\x1f头发<img alt='头发' translate='no'>面条\x1f</p>"
                  "<select><option>选项\x1f头发</option></select></body>")
-    assert "<code>头发</code>發展\x1f頭髮" in out
-    assert "alt=\"头发\" translate=\"no\">面条\x1f" in out  # a void element: the tail stays with it, unconverted
-    assert "選項" not in out and SKIP_START_TEXT not in out  # an option that cannot keep its value stays Simplified
+    assert "<code>头发</code>發展\ufffd頭髮" in out
+    assert 'alt="头发" translate="no">麪條\ufffd' in out  # text after a void element is not part of it
+    assert '<option value="选项\ufffd头发">選項\ufffd頭髮</option>' in out and SKIP_START_TEXT not in out
 
 
 def test_lengths_that_change_keep_every_run_in_place():
