@@ -1165,7 +1165,7 @@ def print_report(report: dict[str, Any]) -> None:
     for target in report["ratios"]["targets"]:
         unit = " ms" if target["key"].endswith("_ms") else ""
         met = {True: "yes", False: "NO", None: "n/a"}[target["met"]]
-        print(f"{target['what']:<66} {_fmt(target['value']) + unit:>9} {target['target']:>9}  {met}")
+        print(f"{target['what']:<66} {_fmt(target['value'], 2 if unit else 3) + unit:>9} {target['target']:>9}  {met}")
     values = report["ratios"]["values"]
     print(f"also: hot/pass-through with --workers 2 {_fmt(values['hot_over_passthrough_w2'])}; "
           f"pass-through w2/nginx {_fmt(values['passthrough_w2_over_nginx'])}; w2/w1 hot "
