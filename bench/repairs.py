@@ -4,6 +4,7 @@ pass-through (parse + serialize only) of the same pages, measured in the same ru
     python3 bench/repairs.py                 # every corpus page, 30 rounds each (~1 min)
     python3 bench/repairs.py --quick         # 5 rounds (a smoke run, a few seconds)
     python3 bench/repairs.py --repeat 50 --json out.json
+    python3 bench/repairs.py --hostile       # generated hostile pages instead (see below)
 
 Pages: ../shared/corpus/pages (20 real Chinese government pages, 5-84 KB), or, without the corpus, the
 project's own fixtures in tests/fixtures/repairs (the output says which).  Each page is decoded once; then,
@@ -13,6 +14,24 @@ per round and page, three things are timed (the median of the rounds is reported
 * repairs  - parse, the seven repair transforms of pipeline.default_transforms (rules, page basics, layout
              tables, names, landmarks, title, skip link), serialize - with the bundled rules/ applied
 * plain    - the whole default pipeline in plain mode (repairs plus links, toolbar, charset...), for context
+
+--hostile renders the generated pages of tests/test_hostile_pages.py (thousands of landmarks, image links,
+fields, tables, blocks nested thousands deep) at the sizes below, plain and in every mode at once, and prints
+the CPU time of the best of three: the absolute figures behind that test's growth checks.  Measured on the
+development machine (2 cores, shared) when the repairs were made linear; before, 4,000 <aside> took 6 s,
+8,000 <nav> 25 s, 10,000 image links 9 s (up to 37 s reported), 1,000 fields with unnamed buttons 19 s
+(quadratic: minutes at 4,000), and 2,000-deep pages with fields raised RecursionError:
+
+    page (size)                        plain s  all modes s
+    aside (4,000)                         0.12         0.27
+    nav (8,000)                           0.28         0.53
+    named section (4,000)                 0.07         0.28
+    mixed landmarks (4,000)               0.15         0.24
+    image links (10,000)                  0.80         1.14
+    fields and buttons (4,000)            0.31         0.36
+    tables (4,000)                        0.19         0.41
+    deep blocks (2,000 levels)            0.85         1.32
+    text between (4,000)                  0.25         0.77
 
 Reading the table: ``repairs x`` = repairs / pass (1.00 would mean the repairs cost nothing; 2.00 that a page
 takes twice as long as parsing and serializing it); ``+ms`` = repairs - pass, the repairs' own time per page.
@@ -66,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=30, help="rounds per page (30); the median is reported")
     parser.add_argument("--quick", action="store_true", help="5 rounds: a smoke run")
     parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
+    parser.add_argument("--hostile", action="store_true", help="generated hostile pages instead of the corpus")
     args = parser.parse_args(argv)
+    if args.hostile:
+        return hostile()
     repeat = 5 if args.quick else args.repeat
     if repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -126,6 +148,27 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({"pages": where, "repeat": repeat, "rows": rows,
                                                "total_ratio": round(ratio, 3)}, indent=2) + "\n", encoding="utf-8")
         print(f"figures written to {args.json}")
+    return 0
+
+
+# (page, size) from tests/test_hostile_pages.PAGES; nesting stops at about 2,000 levels in libxml2.
+HOSTILE_SIZES = [("aside", 4000), ("nav", 8000), ("named section", 4000), ("role=region", 4000),
+                 ("mixed landmarks", 4000), ("image links", 10000), ("fields and buttons", 4000), ("tables", 4000),
+                 ("nested tables", 1000), ("nested navs", 1600), ("deep blocks", 2000), ("text between", 4000),
+                 ("unwrapped and dropped", 4000)]
+
+
+def hostile() -> int:
+    """CPU seconds (best of three) of each generated hostile page, plain and in every mode at once."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_hostile_pages import ALL_MODES, PAGES, best_time, render  # noqa: E402 (needs the test extras)
+
+    print(f"{'page (size)':<34} {'plain s':>8} {'all modes s':>12}")
+    for name, size in HOSTILE_SIZES:
+        html = PAGES[name][0](size)
+        render(html, "")  # warm-up
+        plain_s, all_s = best_time(html, ""), best_time(html, ALL_MODES)
+        print(f"{f'{name} ({size:,})':<34} {plain_s:>8.2f} {all_s:>12.2f}", flush=True)
     return 0
 
 

@@ -181,10 +181,12 @@ class _NamesRun:
         self.doc = doc
         self.log = log
         self.site = site_name(doc)
-        main = MAIN_LANDMARK(doc.root)
-        self.main = main[0] if main else None
+        mains = MAIN_LANDMARK(doc.root)
+        main = self.main = mains[0] if mains else None
         self.href_text: dict[str, str] | None = None  # same_href_texts, built on first use
-        self.main_around = NearestAbove(lambda el: el is self.main)  # (for in_content)
+        # (The test holds main, not self: a reference cycle through the run would keep its element proxies
+        # alive past the page, and lxml frees proxies of a discarded tree one whole-tree walk each.)
+        self.main_around = NearestAbove(lambda el: el is main)  # (for in_content)
         self.content_box_around = NearestAbove(_content_box)
         self.search_marks: set | None = None  # search_marked, built on first use
         self.box_texts: dict = {}  # text_of(box, 40) of the boxes search_nearby looked at

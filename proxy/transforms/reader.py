@@ -924,8 +924,13 @@ def clean(elements: list, drop: set) -> etree._Element:
     # the text of each block still asked about is as it was: short_texts' answers hold.)
     short_texts = _ShortTexts(200)
     appends = TextAppends()
+    removed: list = []  # what pass 1 took out (held until the end of the pass: see there)
+    inside_removed: set = set()  # and what is inside it: nothing left to do there
     for el in list(box.iter()):
         if el is box or el.getparent() is None and el is not box:
+            continue
+        if el.getparent() in inside_removed:
+            inside_removed.add(el)
             continue
         if not isinstance(el.tag, str):  # comments and processing instructions
             drop_element(el, appends)
@@ -936,6 +941,8 @@ def clean(elements: list, drop: set) -> etree._Element:
             continue
         if tag in _DROP or _is_hidden(el) or _is_boiler_block(el, short_texts):
             drop_element(el, appends)
+            removed.append(el)
+            inside_removed.add(el)
             continue
         if tag == "img":
             _fix_image(el, appends)
@@ -952,6 +959,11 @@ def clean(elements: list, drop: set) -> etree._Element:
         if tag in _RENAME:
             el.tag = _RENAME[tag]
     appends.flush()
+    # lxml frees the element proxies of a discarded subtree one by one, each time walking the subtree from
+    # its top unless an element above still has a proxy: so what points inside the removed subtrees lets go
+    # first, and their tops last (the other way round, a removed block of 10,000 paragraphs took seconds).
+    del short_texts, inside_removed
+    del removed
     # Pass 2: layout tables become divs (deepest first); data tables keep their structure.
     for table in reversed(list(box.iter("table"))):
         if not is_data_table(table):
