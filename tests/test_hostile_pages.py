@@ -17,9 +17,11 @@ from yarl import URL
 from proxy import document
 from proxy.modes import parse as parse_modes
 from proxy.pipeline import Page, build_pipeline
+from proxy.rules import RuleSet, load_site
 from proxy.settings import Settings
 from proxy.transforms.aria import find_landmarks
 from proxy.urls import mode_prefix
+from proxy.yamlsource import load_text
 
 SETTINGS = Settings()
 PIPELINE = build_pipeline(SETTINGS)
@@ -121,3 +123,23 @@ def test_text_after_a_wrapped_block_keeps_its_own_region():
     around_text = [el for el, _ in find_landmarks(doc.root) if "尾巴文字" in "".join(el.itertext())]
     innermost = around_text[-1]  # (document order: the ones around it come first)
     assert "条目" not in "".join(innermost.itertext())
+
+
+@pytest.mark.parametrize("role", ["navigation", "main", "complementary"])
+def test_a_rule_matching_thousands_of_elements_grows_with_the_page(role):
+    """A site rule's landmark action on every match: each one looked for all the page's landmarks."""
+    site = load_site(load_text(f'site: www.shifan.gov.cn\nrules:\n  - select: "ul.list"\n    role: {role}\n'
+                               f'    label: 列表\n', "rules/site.yaml"))
+    rules = RuleSet([site]).for_page("www.shifan.gov.cn", "/xxgk/art_1.html")
+
+    def timed(n: int) -> float:
+        html = page("".join(f'<ul class="list"><li><a href="/{i}">链接{i}</a></li></ul>' for i in range(n)))
+        parsed = parse_modes("")
+        started = time.process_time()
+        PIPELINE.render(html, Page(url=URL("http://www.shifan.gov.cn/xxgk/art_1.html"), modes=parsed,
+                                   settings=SETTINGS, rules=rules))
+        return time.process_time() - started
+
+    timed(100)  # warm-up
+    growth = min(timed(4000) for _ in range(3)) / min(timed(1000) for _ in range(3))
+    assert growth < GROWTH_LIMIT, f"role={role}: 4x the matches took {growth:.1f}x the time"

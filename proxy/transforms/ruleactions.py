@@ -18,8 +18,8 @@ from lxml import etree
 from ..document import Document
 from ..pipeline import Page
 from ..rules import Rule
-from .aria import (HEADINGS, LANDMARK_ROLES, SINGLE_ROLES, TOP_LEVEL_ROLES, RepairTransform, Repairs, describe,
-                   drop, explicit_role, find_landmarks, heuristic, is_data_table, iter_elements, landmark_of,
+from .aria import (HEADINGS, LANDMARK_ROLES, SINGLE_ROLES, TOP_LEVEL_ROLES, RepairTransform, Repairs, TextAppends,
+                   describe, drop, explicit_role, find_landmarks, heuristic, is_data_table, iter_elements, landmark_of,
                    place_landmark, role_allowed, squash, tag_of, text_of)
 from .pagefixes import XML_LANG, neutralize
 
@@ -57,6 +57,7 @@ class ApplyRules(RepairTransform):
     def apply(self, doc: Document, page: Page) -> None:
         log = self.log(page)
         removals: list = []
+        known = KnownLandmarks(doc)
         for rule in page.rules.rules:
             try:
                 found = rule.xpath(doc.root)
@@ -70,9 +71,11 @@ class ApplyRules(RepairTransform):
                     log.note(f"{rule.source}: {rule.selector!r} matched nothing on this page")
                 continue
             for el in elements:
-                Actions(doc, page, log, rule, removals).apply(el)
+                Actions(doc, page, log, rule, removals, known).apply(el)
+        appends = TextAppends()  # (the text after each removed element is joined once, at the end)
         for el in removals:
-            drop(el)
+            drop(el, appends)
+        appends.flush()
         if page.rules.heuristic("toolbar_links"):
             self.toolbar_links(doc, page, log)
         log.finish()
@@ -106,11 +109,40 @@ _TOGGLE_TEXTS = {
 }
 
 
+def outermost_landmark_around(el) -> tuple | None:
+    """(element, role) of the outermost landmark el lies in, or None: the one first in document order."""
+    found = None
+    for ancestor in el.iterancestors():
+        role = landmark_of(ancestor)
+        if role:
+            found = (ancestor, role)
+    return found
+
+
+class KnownLandmarks:
+    """The page's landmarks while the rules run, found again only after an action that may have changed them
+    (a rule giving role=main to thousands of elements looked for every landmark of the page each time)."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.found: list | None = None
+
+    def all(self) -> list[tuple]:
+        if self.found is None:
+            self.found = find_landmarks(self.doc.root)
+        return self.found
+
+    def changed(self) -> None:
+        self.found = None
+
+
 class Actions:
     """Applies one rule's actions to one element."""
 
-    def __init__(self, doc: Document, page: Page, log: Repairs, rule: Rule, removals: list):
+    def __init__(self, doc: Document, page: Page, log: Repairs, rule: Rule, removals: list,
+                 known: KnownLandmarks):
         self.doc, self.page, self.log, self.rule, self.removals = doc, page, log, rule, removals
+        self.known = known
 
     def refuse(self, el, why: str) -> None:
         self.log.note(f"{self.rule.source}: {describe(el)}: {why}")
@@ -136,6 +168,7 @@ class Actions:
             self.alt(el, actions["alt"])
         if "title" in actions:
             el.set("title", actions["title"])
+            self.known.changed()  # (a title names a section or form: a landmark now)
             self.log.mark(el, f"title “{actions['title']}”", source)
         if "lang" in actions:
             el.set("lang", actions["lang"])
@@ -143,6 +176,7 @@ class Actions:
                 el.set(XML_LANG, actions["lang"])
             self.log.mark(el, f"lang={actions['lang']}", source)
         if actions.get("neutralize"):
+            self.known.changed()
             for what in neutralize(el) or ["nothing moving found"]:
                 self.log.mark(el, what, source)
         if "toggle" in actions:
@@ -174,6 +208,7 @@ class Actions:
                 self.refuse(el, f"role={role} is not allowed on <{tag_of(el)}>")
             else:
                 el.set("role", role)
+                self.known.changed()
                 self.log.mark(el, f"role={role}", source)
         else:
             current = explicit_role(el)
@@ -184,27 +219,28 @@ class Actions:
             el.set("role", role)
             if label:
                 el.set("aria-label", label)
+            self.known.changed()
             self.log.mark(el, f"role={role}" + (f" “{label}”" if label else ""), source)
 
     def landmark(self, el, role: str, label: str | None) -> None:
-        existing = find_landmarks(self.doc.root)
         if landmark_of(el) == role:
             if label:
                 el.set("aria-label", label)
+                self.known.changed()
             self.log.mark(el, f"landmark {role}" + (f" “{label}”" if label else ""), self.rule.source, "landmark")
             return
         if role in SINGLE_ROLES:
-            other = next((e for e, r in existing if r == role and e is not el), None)
+            other = next((e for e, r in self.known.all() if r == role and e is not el), None)
             if other is not None:
                 self.refuse(el, f"landmark {role} refused: the page has one already ({describe(other)})")
                 return
-        ancestors = set(el.iterancestors())
-        inside = next(((e, r) for e, r in existing if e in ancestors), None)
-        if role in TOP_LEVEL_ROLES and inside is not None:
-            self.refuse(el, f"landmark {role} refused: it would be inside landmark {inside[1]} ({describe(inside[0])})")
-            return
         if role in TOP_LEVEL_ROLES:
-            holds = next(((e, r) for e, r in existing if r in TOP_LEVEL_ROLES and el in set(e.iterancestors())), None)
+            inside = outermost_landmark_around(el)
+            if inside is not None:
+                self.refuse(el, f"landmark {role} refused: it would be inside landmark {inside[1]} "
+                                f"({describe(inside[0])})")
+                return
+            holds = next(((e, r) for e, r in find_landmarks(el) if e is not el and r in TOP_LEVEL_ROLES), None)
             if holds is not None:
                 self.refuse(el, f"landmark {role} refused: it holds landmark {holds[1]} ({describe(holds[0])})")
                 return
@@ -217,6 +253,7 @@ class Actions:
         if carrier is None:
             self.refuse(el, f"landmark {role} refused: <{tag_of(el)}> can neither take the role nor be wrapped")
             return
+        self.known.changed()
         self.log.mark(carrier, f"landmark {role}" + (f" “{label}”" if label else "")
                       + (" (on a box around it: its own semantics stay)" if carrier is not el else ""),
                       self.rule.source, "landmark")
@@ -230,6 +267,7 @@ class Actions:
             return
         el.set("role", "heading")
         el.set("aria-level", str(level))
+        self.known.changed()
         self.log.mark(el, f"heading level {level}", self.rule.source)
 
     # --- names ---
@@ -245,6 +283,7 @@ class Actions:
             self.log.mark(el, f"title “{label}”", source)
         elif tag in _NAMEABLE or explicit_role(el) not in ("", "none", "presentation", "generic"):
             el.set("aria-label", label)
+            self.known.changed()  # (a name makes a section or form a landmark)
             self.log.mark(el, f"name “{label}”", source)
         else:
             self.refuse(el, f"label refused: a plain <{tag}> may not have a name (aria-label); give it a role too")
