@@ -66,6 +66,8 @@ PAGES = {
     "deep blocks": (lambda n: page("".join(f'<div class="c{i}">第{i}层文字。<a href="/l{i}"><img src="/i{i}.png"></a>'
                                            f'<input name="f{i}"><button></button>' for i in range(n)) + "</div>" * n),
                     400),
+    "deep footer": (lambda n: page("".join(f'<div class="w{i}"><p>第{i}层的一些文字内容。</p>' for i in range(n))
+                                   + '<p>版权所有 示范市人民政府</p>' + "</div>" * n), 400),
     "text between": (lambda n: page("".join(f'<div><nav><a href="/a{i}">甲</a><a href="/b{i}">乙</a></nav></div>文字{i}'
                                             for i in range(n))), 1000),
     "unwrapped and dropped": (lambda n: page("", after='<div class="content"><p>' + "".join(

@@ -43,6 +43,66 @@ def footer_line(text: str) -> bool:
     return any(key in text for key in _FOOTER_KEYS) and FOOTER_TEXT.search(text) is not None
 
 
+class _FooterText:
+    """footer_line() of any element's text (its text nodes, as etree.tostring(method="text") joins them), from
+    one scan of the page's text: each element's text is a slice of it, and a footer line (a key, and a match
+    of FOOTER_TEXT) lies within the slice.  Searching each element's own text instead searched a footer
+    nested 2,000 levels deep once per level."""
+
+    def __init__(self, root):
+        text = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
+        self.spans = _text_spans(root)
+        self.keys = _Occurrences([(m.start(), m.end()) for key in _FOOTER_KEYS
+                                  for m in re.finditer(re.escape(key), text)])
+        lines = []
+        match = FOOTER_TEXT.search(text)
+        while match is not None:  # every start of a match (one match per start: no alternative is a prefix)
+            lines.append(match.span())
+            match = FOOTER_TEXT.search(text, match.start() + 1)
+        self.lines = _Occurrences(lines)
+
+    def __call__(self, el) -> bool:
+        start, end = self.spans[el]
+        return self.keys.within(start, end) and self.lines.within(start, end)
+
+
+def _text_spans(root) -> dict:
+    """element -> (start, end) of its text nodes in the text of root (comments' and PIs' own text left out)."""
+    spans: dict = {}
+    position = len(root.text or "")
+    stack = [(root, iter(root), 0)]  # element, its children left to read, where its text starts
+    while stack:
+        el, children, start = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            spans[el] = (start, position)
+            if stack:
+                position += len(el.tail or "")
+        elif isinstance(child.tag, str):
+            stack.append((child, iter(child), position))
+            position += len(child.text or "")
+        else:
+            position += len(child.tail or "")
+    return spans
+
+
+class _Occurrences:
+    """Spans in a text, asked whether one lies within a range: sorted by start, with the smallest end from
+    each one on."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        spans.sort()
+        self.starts = [start for start, _ in spans]
+        self.first_end = [end for _, end in spans]
+        for i in range(len(spans) - 2, -1, -1):
+            self.first_end[i] = min(self.first_end[i], self.first_end[i + 1])
+
+    def within(self, start: int, end: int) -> bool:
+        i = bisect_left(self.starts, start)
+        return i < len(self.starts) and self.first_end[i] <= end
+
+
 _TOKENS = re.compile(r"[\s_\-]+")
 _HEADER_WORDS = {"header", "head", "top", "banner", "masthead", "logo", "topbar", "tophead", "pagehead",
                  "siteheader", "hd", "toper", "headers", "heads", "headbox", "topbox", "top_pic"}
@@ -439,8 +499,9 @@ class Segmenter:
         return True
 
     def find_contentinfo(self) -> None:
-        # Descend only into children whose text (C-serialized) carries a footer line.
+        # Descend only into children whose text carries a footer line.
         hits: list = []
+        carries_footer = _FooterText(self.body)
         stack = [self.body]
         while stack:
             el = stack.pop()
@@ -448,8 +509,7 @@ class Segmenter:
             if el is not self.body and footer_line(own) and not self.inside_landmark(el):
                 hits.append(el)
             for child in el:
-                if child in self.m.stats and footer_line(
-                        etree.tostring(child, method="text", encoding="unicode", with_tail=False)):
+                if child in self.m.stats and carries_footer(child):
                     stack.append(child)
         hits.sort(key=self.order)
         hit_positions = [self.order(hit) for hit in hits]
@@ -510,6 +570,12 @@ class Segmenter:
     def count_inside(self, el, positions: list[int]) -> int:
         """How many of the (sorted) document-order positions lie in el, el included."""
         return bisect_right(positions, self.m.end[el]) - bisect_left(positions, self.m.order[el])
+
+    def landmarks_in(self, el) -> int:
+        """How many landmarks' measured elements lie in el, el's own included (el measured)."""
+        start, end = self.m.order[el], self.m.end[el]
+        return sum(bisect_right(found, end) - bisect_left(found, start)
+                   for index in (self.positions, self.anchors) for found in index.values())
 
     def size_before(self, parent, child) -> int:
         """size() of what parent shows before its child (its measured children that come first)."""
@@ -693,7 +759,7 @@ class Segmenter:
             if parent is None or parent is self.body or self.is_landmark(parent) or \
                     self.holds_landmark(parent, TOP_LEVEL_ROLES):
                 return node
-            if any(self.contains(parent, m) and not self.contains(node, m) for m in self.measured.values()):
+            if self.landmarks_in(parent) > self.landmarks_in(node):
                 return node  # a breadcrumb or menu beside it: main starts after them
             before = [c for c in node.itersiblings(preceding=True)
                       if isinstance(c.tag, str) and self.visible(c) and not self.is_landmark(c)]
