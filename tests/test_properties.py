@@ -75,7 +75,7 @@ special = st.one_of(
                      "<script>\x01</script>", "<script src='/js/a.js'></script>"]),
 )
 body = st.deferred(lambda: st.lists(st.one_of(text, text, open_tag, close_tag, special,
-                                               *([comment] if COMMENTS_KEEP_THEIR_PLACE else [])),
+                                               comment),
                                      max_size=40).map("".join))
 page = st.tuples(st.booleans(), text, body).map(
     lambda t: (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{t[1].replace('<', '')}</title></head>"
@@ -161,14 +161,11 @@ def converted_text(parts: list) -> str:
     return normal("".join(S2T.convert(r) for r in runs))
 
 
-# The one bug these properties found in the transforms (see the xfail test at the end): while it stands,
-# comments are left out of the grammar, since any example holding one may hit it.
+# The one bug these properties found in the transforms (the regression test at the end).
 def comments_keep_their_place() -> bool:
     html = "<p>甲</p><!-- c -->个<div>为</div>"
     return plain_text(pieces(output_root(render(html, "")), True)) == plain_text(pieces(input_root(html), False))
 
-
-COMMENTS_KEEP_THEIR_PLACE = comments_keep_their_place()
 
 
 # --- properties -----------------------------------------------------------------------------------------
@@ -213,9 +210,7 @@ def test_trad_text_is_opencc_of_each_run(html):
     assert plain_text(pieces(output_root(out), True)) == converted_text(pieces(input_root(html), False))
 
 
-@pytest.mark.xfail(strict=True, reason="landmarks: the main box moves its elements but not a comment between "
-                                       "them, whose tail text then ends up after the box (aria.wrap)")
 def test_text_between_comment_and_element_keeps_its_place():
     """Found by test_visible_text_survives (and by the trad property: '</br><!-- 个 -->为<div>个'): the page
-    reads 甲为个 instead of 甲个为.  When this passes, drop the xfail: comments come back into the grammar."""
+    read 甲为个 instead of 甲个为 while aria.wrap left comments between the main box's elements behind."""
     assert comments_keep_their_place()

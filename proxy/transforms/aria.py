@@ -548,7 +548,16 @@ def wrap(elements: list, tag: str = "") -> etree._Element:
     box.set("class", "a11y-proxy-box")
     box.set("style", "display:contents")
     first.addprevious(box)  # (not parent.insert(parent.index(first)): index() walks every sibling before)
-    for el in elements:
+    # Every node from the first element to the last, comments and processing instructions between them too:
+    # leaving one behind would move its tail text after the box, out of reading order.
+    run, node, last = [first], first, elements[-1]
+    while node is not last:
+        node = node.getnext()
+        if node is None:  # not consecutive after all: move just the elements given
+            run = list(elements)
+            break
+        run.append(node)
+    for el in run:
         box.append(el)  # moves el, with its tail
     return box
 
