@@ -241,6 +241,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             demo_settings = dataclasses.replace(settings, upstream=parse_upstream(f"http://127.0.0.1:{portal_port}"),
                                                 upstream_aliases=("www.shifan.gov.cn",))
             runner = web.AppRunner(create_app(demo_settings), shutdown_timeout=settings.timeouts.drain,
+                                   handler_cancellation=True,
                                    access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)
             await runner.setup()
             try:

@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import aiohttp
 from aiohttp import web
@@ -508,13 +509,20 @@ class Proxy:
 
         # 6..7. transforms in order, off the event loop (parsing a large page takes milliseconds), within
         # the time budget: a page that takes longer goes out as sent instead of occupying a worker.
+        # The budget counts from when a pipeline thread takes the page up, not from the wait for a free thread
+        # (a busy minute queues pages; it must not send them all out untransformed).
         budget = settings.timeouts.transform
         page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
                     rules=page_rules, source_charset=charset, public_origin=public_origin,
-                    in_frame=in_frame, fragment=fragment, deadline=time.monotonic() + budget)
+                    in_frame=in_frame, fragment=fragment)
+        loop = asyncio.get_running_loop()
+        taken_up = loop.create_future()
+        job = loop.run_in_executor(self.executor, self.transform_and_encode, kind, text, page, coding,
+                                   lambda: loop.call_soon_threadsafe(_set_once, taken_up))
         try:
-            forms = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
-                self.executor, self.transform_and_encode, kind, text, page, coding), budget)
+            await asyncio.wait({job, taken_up}, return_when=asyncio.FIRST_COMPLETED)
+            # Past the budget the thread stops at its next transform; the reader waits no longer than that.
+            forms = await asyncio.wait_for(job, budget)
         except (OverBudget, asyncio.TimeoutError):
             raise PassThrough("passthrough-budget", f"transforms took over {budget}s (timeouts.transform)") from None
         except document.UnparseableHTML as exc:  # nothing an HTML parser can make a page of (empty, binary junk)
@@ -523,8 +531,11 @@ class Proxy:
             raise PassThrough("passthrough-error", "nothing to rewrite", logging.INFO)
         return Entry(forms, fragment, kind)
 
-    def transform_and_encode(self, kind: str, text: str, page: Page, coding: str) -> dict[str, bytes] | None:
+    def transform_and_encode(self, kind: str, text: str, page: Page, coding: str,
+                             started: Callable[[], None]) -> dict[str, bytes] | None:
         """In an executor thread: the transform, then UTF-8 and the reader's compression (both cost too)."""
+        page.deadline = time.monotonic() + self.settings.timeouts.transform
+        started()
         result = self.transform(kind, text, page)
         if result is None:
             return None
@@ -722,6 +733,11 @@ class Proxy:
             log.exception("rendering the proxy's own page failed")
         return web.Response(status=status, text=html, content_type="text/html", charset="utf-8",
                             headers={"Cache-Control": "no-store"})
+
+
+def _set_once(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _chunks(first: bytes, rest):

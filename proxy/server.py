@@ -55,6 +55,7 @@ def run_worker(settings, reuse_port: bool = False, parent: int | None = None) ->
         app.on_startup.append(lambda app: _watch_parent(app, parent))
     web.run_app(app, host=settings.listen_host, port=settings.listen_port, print=None, reuse_port=reuse_port,
                 shutdown_timeout=settings.timeouts.drain, handle_signals=True,
+                handler_cancellation=True,  # a reader who hangs up stops the work on their request
                 access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)
 
 
