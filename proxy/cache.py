@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
@@ -141,6 +141,7 @@ class Remembered:
     reason: str
     headers: object  # the upstream's response headers (a CIMultiDict; never with Set-Cookie)
     validators: dict[str, str]  # request headers that ask the upstream whether it changed
+    url: str = ""  # the upstream URL asked for
 
 
 class Revalidations:
@@ -150,6 +151,10 @@ class Revalidations:
     def __init__(self, max_items: int) -> None:
         self.max_items = max_items
         self.items: OrderedDict[bytes, Remembered] = OrderedDict()
+        self.urls: Counter[str] = Counter()  # upstream URLs with a record: the others need no key at all
+
+    def may_have(self, url: str) -> bool:
+        return url in self.urls
 
     def get(self, key: bytes) -> Remembered | None:
         found = self.items.get(key)
@@ -158,13 +163,22 @@ class Revalidations:
         return found
 
     def put(self, key: bytes, remembered: Remembered) -> None:
+        self.drop(key)
         self.items[key] = remembered
-        self.items.move_to_end(key)
+        self.urls[remembered.url] += 1
         while len(self.items) > self.max_items:
-            self.items.popitem(last=False)
+            _, oldest = self.items.popitem(last=False)
+            self._forget_url(oldest.url)
 
     def drop(self, key: bytes) -> None:
-        self.items.pop(key, None)
+        gone = self.items.pop(key, None)
+        if gone is not None:
+            self._forget_url(gone.url)
+
+    def _forget_url(self, url: str) -> None:
+        self.urls[url] -= 1
+        if self.urls[url] <= 0:
+            del self.urls[url]
 
 
 def validators_of(headers) -> dict[str, str]:

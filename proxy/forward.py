@@ -123,7 +123,9 @@ def fetched_by_script(request: web.Request) -> bool:
         or request.headers.get("Sec-Fetch-Dest") == "empty"
 
 
-REVALIDATION_KEY = web.RequestKey("revalidation_key", bytes)  # per-request storage
+# Per-request storage: what a revalidation record of this request is keyed on (its digest is made only when
+# a record may exist or is made).
+REVALIDATION_INPUTS = web.RequestKey("revalidation_inputs", tuple)
 # A 304 updates the stored response's headers, except those that describe the body we already hold.
 _NOT_FROM_304 = {"content-length", "content-encoding", "content-type", "transfer-encoding", "content-range"}
 
@@ -407,9 +409,9 @@ class Proxy:
         if not hit:
             self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
         logs.note(cache="hit" if hit else "miss", transform_ms=round((time.monotonic() - transform_started) * 1000, 2))
-        revalidation_key = request.get(REVALIDATION_KEY)
-        if revalidation_key is not None:
-            self.remember(revalidation_key, key, upstream, keep)
+        inputs = request.get(REVALIDATION_INPUTS)
+        if inputs is not None:
+            self.remember(inputs, key, upstream, keep)
         return self.send_rewritten(request, route, upstream.status, upstream.reason, upstream.headers, headers,
                                    entry, out, used, suffix)
 
@@ -446,26 +448,29 @@ class Proxy:
         if not self.cache.enabled or request.method != "GET" or body is not None or any(
                 name in headers for name in ("If-None-Match", "If-Modified-Since", "If-Match", "Range")):
             return None
-        key = cache_key("revalidate", str(upstream_url), route.modes.canonical(), route.prefix, public_origin,
-                        request.headers.get("Sec-Fetch-Dest", ""), str(fetched_by_script(request)),
-                        headers.get("Cookie", ""), headers.get("Authorization", ""),
-                        headers.get("Accept-Encoding", ""), headers.get("Accept-Language", ""),
-                        f"{self.variant_key}|{self.rules.version}")
-        request[REVALIDATION_KEY] = key
-        remembered = self.revalidations.get(key)
+        url = str(upstream_url)
+        request[REVALIDATION_INPUTS] = inputs = (
+            "revalidate", url, route.modes.canonical(), route.prefix, public_origin,
+            request.headers.get("Sec-Fetch-Dest", ""), str(fetched_by_script(request)), headers.get("Cookie", ""),
+            headers.get("Authorization", ""), headers.get("Accept-Encoding", ""), headers.get("Accept-Language", ""),
+            f"{self.variant_key}|{self.rules.version}")
+        if not self.revalidations.may_have(url):  # (most requests: images, scripts, pages seen the first time)
+            return None
+        remembered = self.revalidations.get(cache_key(*inputs))
         if remembered is None or remembered.entry_key not in self.cache.entries:
             return None
         headers.update(remembered.validators)
         return remembered
 
-    def remember(self, revalidation_key: bytes, entry_key: bytes, upstream: aiohttp.ClientResponse, keep: bool) -> None:
+    def remember(self, inputs: tuple, entry_key: bytes, upstream: aiohttp.ClientResponse, keep: bool) -> None:
+        revalidation_key = cache_key(*inputs)
         validators = validators_of(upstream.headers)
         if not keep or upstream.status != 200 or not validators or "Set-Cookie" in upstream.headers \
                 or "*" in upstream.headers.get("Vary", ""):
             self.revalidations.drop(revalidation_key)
             return
         self.revalidations.put(revalidation_key, Remembered(entry_key, upstream.status, upstream.reason,
-                                                            CIMultiDict(upstream.headers), validators))
+                                                            CIMultiDict(upstream.headers), validators, inputs[1]))
 
     def revalidated(self, request, route: Route, remembered: Remembered, upstream: aiohttp.ClientResponse,
                     links: UpstreamLinks, host_header: str, scheme: str, suffix: str, entry: Entry, out: bytes,

@@ -5,6 +5,7 @@ The rest of the code only sees these typed objects, never raw YAML.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import os
 import re
@@ -132,8 +133,13 @@ class Settings:
 
 
 def _in_networks(peer: str | None, networks) -> bool:
-    if not peer:
+    if not peer or not networks:
         return False
+    return _address_in(peer, networks)
+
+
+@functools.lru_cache(maxsize=4096)  # asked several times per request, mostly for the same few front addresses
+def _address_in(peer: str, networks) -> bool:
     try:
         address = ipaddress.ip_address(peer)
     except ValueError:
