@@ -188,7 +188,10 @@ async def debug_view(request: web.Request) -> web.StreamResponse:
 
 async def health(request: web.Request) -> web.Response:
     # Host-agnostic on purpose: load balancers probe by IP address.
-    return web.json_response({"status": "ok", "version": __version__}, headers={"Cache-Control": "no-store"})
+    # The process that answered: with `serve --workers N`, which worker (for operators, and for tests that
+    # must know every worker is up).
+    return web.json_response({"status": "ok", "version": __version__, "process": os.getpid()},
+                             headers={"Cache-Control": "no-store"})
 
 
 async def metrics(request: web.Request) -> web.Response:

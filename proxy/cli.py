@@ -183,7 +183,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise StartupError(describe_bind_error(_address(settings.listen_host, settings.listen_port), exc)) \
                 from None
         return 0
-    return Supervisor(settings, workers).run()
+    try:
+        return Supervisor(settings, workers).run()
+    except OSError as exc:  # lost a race for the port since preflight
+        raise StartupError(describe_bind_error(_address(settings.listen_host, settings.listen_port), exc)) from None
 
 
 def _usable_temp_folder() -> None:

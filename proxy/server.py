@@ -2,19 +2,21 @@
 
 Rewriting pages is CPU-bound Python; threads of one process share one GIL, so a process can use one core at
 most.  `serve --workers N` therefore forks N workers, each a whole proxy (event loop, upstream pool,
-transform cache, pipeline threads), all listening on the same port with SO_REUSEPORT.
+transform cache, pipeline threads).
 
-Why SO_REUSEPORT rather than one inherited listening socket (gunicorn's and classic nginx's model): with a
-shared socket, whichever event loop wakes first accepts, and an event loop is idle exactly while its
-pipeline threads are busy rewriting, so the busiest worker keeps taking new connections.  SO_REUSEPORT has
-the kernel spread connections evenly over the workers' own sockets, which is what CPU-bound work needs
-(nginx's `listen ... reuseport` exists for the same reason).  The cost: connections still queued on a
-worker that crashes are reset; a worker stopped by SIGTERM closes its socket first, so draining loses none.
-And why not gunicorn with aiohttp's GunicornWebWorker: one more dependency and configuration language for
-what is about a hundred lines here, with the same settings file and flags as a single process.
+The supervisor opens N listening sockets on the address with SO_REUSEPORT and keeps them for its whole life;
+worker i serves socket i.  Why SO_REUSEPORT rather than one shared listening socket (gunicorn's and classic
+nginx's model): with a shared socket, whichever event loop wakes first accepts, and an event loop is idle
+exactly while its pipeline threads are busy rewriting, so the busiest worker keeps taking new connections;
+SO_REUSEPORT has the kernel spread connections evenly over the sockets, which is what CPU-bound work needs
+(nginx's `listen ... reuseport` exists for the same reason).  Why the supervisor holds the sockets rather
+than each worker binding its own: a worker that stops or dies takes nothing with it; connections waiting in
+its socket's queue are taken up by the worker started in its place, so a restart refuses or resets no
+reader.  And why not gunicorn with aiohttp's GunicornWebWorker: one more dependency and configuration
+language for what is about two hundred lines here, with the same settings file and flags as one process.
 
-The supervisor replaces a worker that dies (and gives up if workers keep dying at start), and on SIGTERM or
-SIGINT passes the signal on; each worker then stops accepting, finishes its in-flight requests (up to
+The supervisor replaces a worker that exits (and gives up if workers keep dying at start), and on SIGTERM or
+SIGINT passes the signal on, once; each worker then stops accepting, finishes its in-flight requests (up to
 `timeouts.drain`) and exits.  /-/metrics shows the whole server through prometheus-client's multiprocess
 mode: each worker writes its values to a folder the supervisor made (and removes at exit).
 """
@@ -26,6 +28,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -46,14 +49,16 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def run_worker(settings, reuse_port: bool = False, parent: int | None = None) -> None:
-    """One proxy process: serve until SIGTERM/SIGINT, then drain in-flight requests and return."""
+def run_worker(settings, sock: socket.socket | None = None, parent: int | None = None) -> None:
+    """One proxy process: serve until SIGTERM/SIGINT, then drain in-flight requests and return.  With `sock`,
+    on that listening socket (a supervisor's); else it binds the configured address itself."""
     from .app import create_app
 
     app = create_app(settings)
     if parent is not None:
         app.on_startup.append(lambda app: _watch_parent(app, parent))
-    web.run_app(app, host=settings.listen_host, port=settings.listen_port, print=None, reuse_port=reuse_port,
+    where = {"sock": sock} if sock is not None else {"host": settings.listen_host, "port": settings.listen_port}
+    web.run_app(app, **where, print=None,
                 shutdown_timeout=settings.timeouts.drain, handle_signals=True,
                 handler_cancellation=True,  # a reader who hangs up stops the work on their request
                 access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)
@@ -74,12 +79,37 @@ async def _watch_parent(app: web.Application, parent: int) -> None:
     app[PARENT_WATCH] = asyncio.create_task(watch())
 
 
-def _worker_main(settings, parent: int) -> None:
+def _worker_main(settings, sock: socket.socket, parent: int) -> None:
+    # Forked with SIGTERM/SIGINT blocked and the supervisor's handlers: a signal now must stop this worker
+    # (nothing is in flight yet), not run a copy of the supervisor's handler and leave the worker serving.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    run_worker(settings, sock=sock, parent=parent)
+
+
+def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` sockets listening on one address with SO_REUSEPORT, opened by the supervisor and kept for its
+    whole life: worker i serves socket i, and a worker started in its place takes the same socket up, with the
+    connections already waiting in its queue (none is refused or reset while a worker restarts)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    sockets = []
     try:
-        run_worker(settings, reuse_port=True, parent=parent)
-    except OSError as exc:
-        log.error("worker %d cannot listen on %s:%d: %s", os.getpid(), settings.listen_host, settings.listen_port, exc)
-        sys.exit(3)
+        for _ in range(count):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+            address = sock.getsockname()  # port 0: the others join the port the first one got
+            sock.listen(1024)
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 class Supervisor:
@@ -88,11 +118,15 @@ class Supervisor:
         self.count = workers
         self.context = multiprocessing.get_context("fork")  # workers share the imported code, copy-on-write
         self.workers: dict[int, multiprocessing.Process] = {}
+        self.slot: dict[int, int] = {}  # worker pid -> index of the socket it serves
         self.started: dict[int, float] = {}
         self.failed_starts = 0
         self.stopping = False
+        self.signalled: set[int] = set()
 
     def run(self) -> int:
+        """Serve until SIGTERM/SIGINT.  Raises OSError when the address cannot be listened on."""
+        self.sockets = listening_sockets(self.settings.listen_host, self.settings.listen_port, self.count)
         metrics_dir = Path(tempfile.mkdtemp(prefix="a11y-proxy-metrics-"))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         signal.signal(signal.SIGTERM, self._stop)
@@ -100,8 +134,10 @@ class Supervisor:
         log.info("supervisor %d: %d workers on %s:%d (metrics in %s)", os.getpid(), self.count,
                  self.settings.listen_host, self.settings.listen_port, metrics_dir)
         try:
-            for _ in range(self.count):
-                self._start_one()
+            for index in range(self.count):
+                if self.stopping:  # told to stop while starting: start no more
+                    break
+                self._start_one(index)
             while not self.stopping:
                 time.sleep(0.2)
                 if self._reap() is False:
@@ -109,11 +145,19 @@ class Supervisor:
             return self._drain()
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+            for sock in self.sockets:
+                sock.close()
 
-    def _start_one(self) -> None:
-        process = self.context.Process(target=_worker_main, args=(self.settings, os.getpid()), daemon=False)
-        process.start()
+    def _start_one(self, index: int) -> None:
+        process = self.context.Process(target=_worker_main, args=(self.settings, self.sockets[index], os.getpid()),
+                                       daemon=False)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.workers[process.pid] = process
+        self.slot[process.pid] = index
         self.started[process.pid] = time.monotonic()
 
     def _reap(self) -> bool:
@@ -135,16 +179,19 @@ class Supervisor:
                 return False
             log.warning("supervisor: worker %d exited with code %s after %.1f s; starting another", pid,
                         process.exitcode, lived)
-            self._start_one()
+            self._start_one(self.slot.pop(pid))
         return True
 
     def _stop(self, *_args) -> None:
         self.stopping = True
-        for process in self.workers.values():
-            if process.is_alive():
-                os.kill(process.pid, signal.SIGTERM)
+        for pid, process in self.workers.items():
+            # Once each: a second SIGTERM would cut a worker's drain short (aiohttp exits at once on it).
+            if pid not in self.signalled and process.is_alive():
+                self.signalled.add(pid)
+                os.kill(pid, signal.SIGTERM)
 
     def _drain(self) -> int:
+        self._stop()  # a worker started while the signal was being handled has not had it yet
         deadline = time.monotonic() + self.settings.timeouts.drain + 5
         for process in self.workers.values():
             process.join(max(0.0, deadline - time.monotonic()))

@@ -61,17 +61,19 @@ async def server(upstream):
         sys.executable, "-m", "proxy", "--log-level", "INFO", "serve", "--workers", "2", "--upstream", upstream,
         "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+    answered: set[int] = set()  # every worker must be up: the kernel spreads new connections over all of them
     async with aiohttp.ClientSession() as client:
-        for _ in range(100):
+        for _ in range(300):
             try:
-                async with client.get(base + "/-/health") as response:
-                    if response.status == 200:
-                        break
+                async with client.get(base + "/-/health", headers={"Connection": "close"}) as response:
+                    answered.add((await response.json())["process"])
+                if answered >= set(children(process.pid)) and len(answered) == 2:
+                    break
             except aiohttp.ClientError:
                 await asyncio.sleep(0.1)
         else:
             process.kill()
-            pytest.fail("the workers did not start")
+            pytest.fail(f"the workers did not start (answered: {answered})")
     yield process, base
     if process.returncode is None:
         process.kill()
@@ -127,3 +129,34 @@ async def test_sigterm_drains_in_flight_requests_then_exits(server):
         assert response.status == 200 and await response.text() == "slow and whole"
     assert await asyncio.wait_for(process.wait(), 40) == 0
     assert children(process.pid) == []
+
+
+async def test_no_reader_is_refused_while_a_worker_restarts(server):
+    """The supervisor holds the listening sockets: a worker stopped (SIGTERM, as a rolling restart does) finishes
+    what it accepted, and the connections waiting in its queue are taken up by the worker started in its place."""
+    process, base = server
+    failures, done = [], 0
+
+    async def reader(client: aiohttp.ClientSession) -> None:
+        nonlocal done
+        for _ in range(60):
+            try:
+                async with client.get(base + "/a.html", headers={"Connection": "close"}) as response:
+                    assert response.status == 200
+                    await response.read()
+                    done += 1
+            except (aiohttp.ClientError, AssertionError) as exc:
+                failures.append(repr(exc))
+
+    async with aiohttp.ClientSession() as client:
+        readers = [asyncio.create_task(reader(client)) for _ in range(4)]
+        await asyncio.sleep(0.3)
+        first = children(process.pid)
+        os.kill(first[0], signal.SIGTERM)
+        await asyncio.gather(*readers)
+    assert failures == [] and done == 240
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (first[0] in children(process.pid) or len(children(process.pid)) != 2):
+        await asyncio.sleep(0.2)
+    replaced = children(process.pid)
+    assert len(replaced) == 2 and first[0] not in replaced
