@@ -176,8 +176,10 @@ _COLOUR_PROPERTIES = re.compile(
     r"outline(-color)?|text-shadow|box-shadow|filter|backdrop-filter|mix-blend-mode|opacity|"
     r"(-webkit-)?text-fill-color|-webkit-text-stroke(-color)?|caret-color|text-decoration(-color)?)$", re.I)
 _IMPORTANT_DECLARATION = re.compile(r"(^|;)(\s*)([-\w]+)(\s*:[^;]*?)\s*!\s*important\s*(?=;|$)", re.I)
-_IMPORTANT_STYLED = etree.XPath("//*[contains(@style, 'important') or contains(@style, 'IMPORTANT') or "
-                                 "contains(@style, 'opacity') or contains(@style, 'OPACITY')]")
+# Style attribute values, through the attribute axis (several times faster than a predicate on every element);
+# only those that say important or opacity (as written: case matters) can change.
+_STYLE_VALUES = etree.XPath("//*/@style")
+_CHANGEABLE = ("important", "IMPORTANT", "opacity", "OPACITY")
 # Partial opacity blends text into its background (white at 0.5 on black is 5.3:1): made opaque in the page's
 # own <style> blocks and style attributes.  0 (hidden) and 1 stay as they are.
 _PARTIAL_OPACITY = re.compile(r"(?<![-\w])(opacity\s*:\s*)([0-9]*\.?[0-9]+)(%?)", re.I)
@@ -215,11 +217,15 @@ class HighContrast(Stateless):
         root = doc.root
         classes = [c for c in (root.get("class") or "").split() if not c.startswith(CLASS_PREFIX + "-")]
         root.set("class", " ".join(classes + [scheme.css_class]))
-        for element in _IMPORTANT_STYLED(root):
-            value = element.get("style")
-            fixed = opaque(_drop_important(value))
+        done: dict[str, str] = {}  # each distinct value fixed once
+        for value in _STYLE_VALUES(root):
+            if not any(word in value for word in _CHANGEABLE):
+                continue
+            fixed = done.get(value)
+            if fixed is None:
+                fixed = done[value] = opaque(_drop_important(value))
             if fixed != value:
-                element.set("style", fixed)
+                value.getparent().set("style", fixed)
         for style in root.iter("style"):
             if style.text and "opacity" in style.text.lower():
                 style.text = opaque(style.text)

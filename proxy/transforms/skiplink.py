@@ -31,9 +31,11 @@ STYLE = (
     "font:bold 20px/1.4 sans-serif!important;text-decoration:underline!important;"
     "box-shadow:0 0 0 6px #0b0080!important}"
 )
-_MAIN = etree.XPath("//main | //*[@role='main']")
-_POSITIVE_TABINDEX = etree.XPath("boolean(//*[@tabindex][number(@tabindex) > 0])")
-_HAS_SKIP_LINK = etree.XPath(f"boolean(//a[@class='{SKIP_CLASS}'])")
+# Through the attribute axis (//*/@role[.='main']/.. is //*[@role='main']): libxml2 answers it several times
+# faster than a predicate on every element.
+_MAIN = etree.XPath("//main | //*/@role[.='main']/..")
+_POSITIVE_TABINDEX = etree.XPath("boolean(//*/@tabindex[number(.) > 0])")
+_HAS_SKIP_LINK = etree.XPath(f"boolean(//a/@class[.='{SKIP_CLASS}'])")
 
 
 def add_style(doc: Document, css: str, style_id: str) -> None:

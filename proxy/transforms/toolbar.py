@@ -78,7 +78,7 @@ CONTRAST_LABELS = {key: scheme.name for key, scheme in SCHEMES.items()}
 # What the page says about focus: tabindex and accesskey attribute nodes (the attribute axis is the fastest
 # search libxml2 offers: a third of an element search with an attribute predicate, on portal pages).
 _FOCUS_ATTRIBUTES = etree.XPath("//@tabindex | //@accesskey")
-_HAS_TOOLBAR = etree.XPath(f"boolean(//section[@id='{TOOLBAR_ID}'])")
+_HAS_TOOLBAR = etree.XPath(f"boolean(//section/@id[.='{TOOLBAR_ID}'])")
 _HAS_TITLE = etree.XPath("boolean(//title)")
 
 
