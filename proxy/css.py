@@ -181,10 +181,57 @@ def _rewrite_declarations(text: str, scale: Scale | None, replaced: bool, rewrit
         return tinycss2.serialize(_rewrite_declaration_tokens(tokens, scale, replaced, rewrite_url))
     chunks = plain.split(";")
     for index, chunk in enumerate(chunks):
-        if (scale is not None and _INTERESTING.search(chunk)) or (rewrite_url is not None and "url(" in chunk):
-            tokens = tinycss2.parse_component_value_list(chunk, skip_comments=False)
-            chunks[index] = tinycss2.serialize(_rewrite_declaration_tokens(tokens, scale, replaced, rewrite_url))
+        has_url = rewrite_url is not None and "url(" in chunk
+        if scale is not None and _INTERESTING.search(chunk):
+            new = None if has_url else _rewrite_plain_declaration(chunk, scale, replaced)
+            if new is not None:
+                chunks[index] = new
+                continue
+        elif not has_url:
+            continue
+        tokens = tinycss2.parse_component_value_list(chunk, skip_comments=False)
+        chunks[index] = tinycss2.serialize(_rewrite_declaration_tokens(tokens, scale, replaced, rewrite_url))
     return ";".join(chunks)
+
+
+# One plain declaration (see _PLAIN_DECLARATIONS) of a size or height, in the common forms: name, the spaces
+# after the colon, then one number, dimension, percentage or ident, and maybe !important.
+_PLAIN_DECLARATION_PARTS = re.compile(r"([ \t\n]*+)([A-Za-z-]++)([ \t\n]*+:[ \t\n]*+)(.*)", re.S)
+_PLAIN_SIZE = re.compile(r"(?:([-+]?(?:[0-9]++(?:\.[0-9]++)?|\.[0-9]++))(%|[A-Za-z]++)?|([A-Za-z-]++))[ \t\n]*+"
+                         r"(?:![ \t\n]*+([Ii][Mm][Pp][Oo][Rr][Tt][Aa][Nn][Tt])[ \t\n]*+)?")
+
+
+def _rewrite_plain_declaration(chunk: str, scale: Scale, replaced: bool) -> str | None:
+    """What _rewrite_chunk makes of one plain declaration, worked out on its text (a tinycss2 round trip costs
+    15-20 µs a declaration), or None for a form left to tinycss2 (the font shorthand, functions, several
+    values).  Held to the tinycss2 path by a fuzzer over declaration lists."""
+    parts = _PLAIN_DECLARATION_PARTS.fullmatch(chunk)
+    if parts is None:
+        return None
+    name = parts.group(2).lower()
+    if name not in ("font-size", "height", "max-height"):
+        return None
+    size = _PLAIN_SIZE.fullmatch(parts.group(4))
+    if size is None:
+        return None
+    number, unit, ident, important = size.groups()
+    unit = unit.lower() if unit else None
+    if name != "font-size":  # a fixed height: one positive absolute length
+        if replaced or number is None or unit not in _ABSOLUTE_UNITS or not float(number) > 0:
+            return chunk
+        if name == "height":
+            return parts.group(1) + "min-height" + chunk[parts.end(2):]
+        return parts.group(1) + parts.group(2) + parts.group(3) + "none"
+    if number is not None and unit in _ABSOLUTE_UNITS:
+        new = f"{_fmt(scale.px(float(number) * _ABSOLUTE_UNITS[unit]))}px"
+    elif ident is not None and ident.lower() in _KEYWORD_PX:
+        new = f"{_fmt(scale.px(_KEYWORD_PX[ident.lower()]))}px"
+    elif (number is not None and unit is not None and (unit == "%" or unit in _RELATIVE_UNITS)) or (
+            ident is not None and ident.lower() in ("smaller", "larger")):
+        new = f"max({(number + size.group(2)) if number is not None else ident}, {_fmt(scale.floor_px)}px)"
+    else:
+        return chunk  # a number, an unknown unit or keyword: left as it is
+    return parts.group(1) + parts.group(2) + parts.group(3) + new + (" !important" if important else "")
 
 
 class StyleAttributes:
@@ -237,17 +284,28 @@ def rewrite_stylesheet(text: str, scale: Scale | None, rewrite_url: UrlRewriter 
 
     Portal stylesheets are long and mostly irrelevant to us, and tokenizing all of them in Python is
     slow: a regex scan finds the structure (braces and semicolons outside comments and strings), and
-    only declaration blocks that mention a property we change (or a URL) are tokenized by tinycss2.
+    only declaration blocks that mention a property we change (or a URL) are tokenized by tinycss2, and of
+    those (see _rewrite_declarations) only the declarations that can change.
     """
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), non-overlapping
     stack: list[list] = []  # [kind, content start, has nested blocks]
     boundary = 0  # where the current prelude or statement began
-    for match in _STRUCTURE.finditer(text):
-        char = match.group(0)
-        if char not in "{};":
-            continue  # a comment or a string: skip over it whole
-        position = match.start()
+    scanned, end = 0, len(text)
+    while True:
+        # To the next brace, or semicolon where statements end (top level, @media...): comments, strings and
+        # the semicolons between declarations are passed over in C, one match for all of them.
+        scan = _TO_BRACE_OR_SEMICOLON if not stack or stack[-1][0] == "rules" else _TO_BRACE
+        position = scan.match(text, scanned).end()
+        if position >= end:
+            break
+        scanned = position + 1
+        char = text[position]
         if char == "{":
+            if stack and stack[-1][0] != "rules":
+                # A block in a block of declarations: its prelude starts after the last ';' before it.
+                for match in _STRUCTURE.finditer(text, boundary, position):
+                    if match.group(0) == ";":
+                        boundary = match.end()
             kind = _block_kind(text[boundary:position])
             if stack:
                 stack[-1][2] = True
@@ -273,17 +331,16 @@ def rewrite_stylesheet(text: str, scale: Scale | None, rewrite_url: UrlRewriter 
                 if new != content:
                     edits.append((content_start, position, new))
             boundary = position + 1
-        else:  # ';'
-            if not stack or stack[-1][0] == "rules":
-                statement = text[boundary:position]
-                stripped = statement.lstrip().lower()
-                if stripped.startswith("@charset"):
-                    edits.append((boundary, position + 1, ""))  # with its ';', or it would swallow the next rule
-                elif stripped.startswith("@import") and rewrite_url is not None:
-                    tokens = tinycss2.parse_component_value_list(statement, skip_comments=False)
-                    new = tinycss2.serialize(_rewrite_statement(tokens, rewrite_url))
-                    if new != statement:
-                        edits.append((boundary, position, new))
+        else:  # ';' (at the top level or in a block of rules)
+            statement = text[boundary:position]
+            stripped = statement.lstrip().lower()
+            if stripped.startswith("@charset"):
+                edits.append((boundary, position + 1, ""))  # with its ';', or it would swallow the next rule
+            elif stripped.startswith("@import") and rewrite_url is not None:
+                tokens = tinycss2.parse_component_value_list(statement, skip_comments=False)
+                new = tinycss2.serialize(_rewrite_statement(tokens, rewrite_url))
+                if new != statement:
+                    edits.append((boundary, position, new))
             boundary = position + 1
     if not edits:
         return text
@@ -299,6 +356,10 @@ def rewrite_stylesheet(text: str, scale: Scale | None, rewrite_url: UrlRewriter 
 
 
 _STRUCTURE = re.compile(r"/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|[{};]", re.S)
+# The same scan as one match each: everything up to the next structural character (or the end).
+_SKIPPED = r"/\*.*?(?:\*/|\Z)|/(?!\*)|\"(?:\\.|[^\"\\\n])*+\"?|'(?:\\.|[^'\\\n])*+'?"
+_TO_BRACE_OR_SEMICOLON = re.compile(rf"(?:[^{{}};/\"']++|{_SKIPPED})*+", re.S)
+_TO_BRACE = re.compile(rf"(?:[^{{}}/\"']++|{_SKIPPED})*+", re.S)
 _INTERESTING = re.compile(r"(?<![\w-])(font-size|font|height|max-height)\s*:", re.I)
 _REPLACED_SELECTOR = re.compile(r"(^|[\s>+~,(])(" + "|".join(_REPLACED) + r")\b")
 
