@@ -14,6 +14,8 @@ per round and page, three things are timed (the median of the rounds is reported
 * repairs  - parse, the seven repair transforms of pipeline.default_transforms (rules, page basics, layout
              tables, names, landmarks, title, skip link), serialize - with the bundled rules/ applied
 * plain    - the whole default pipeline in plain mode (repairs plus links, toolbar, charset...), for context
+* steps    - the plain pipeline again, each step timed on its own (parse, each transform, serialize): the
+             per-transform table after the per-page one, summed over the pages and on the 100 KB page
 
 --hostile renders the generated pages of tests/test_hostile_pages.py (thousands of landmarks, image links,
 fields, tables, blocks nested thousands deep) at the sizes below, plain and in every mode at once, and prints
@@ -60,6 +62,9 @@ from proxy.pipeline import Page, Pipeline, default_transforms  # noqa: E402
 from proxy.rules import load_rules_dir  # noqa: E402
 from proxy.settings import Settings  # noqa: E402
 from proxy.transforms.aria import RepairTransform  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from cold import TARGET_PAGE, steps  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "pages"
 FIXTURES = ROOT / "tests" / "fixtures" / "repairs"
@@ -111,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return document.serialize(document.parse(html))
 
     samples: dict[str, dict[str, list[float]]] = {name: {"pass": [], "repairs": [], "plain": []} for name, _ in pages}
+    step_samples: dict[str, dict[str, list[float]]] = {name: {} for name, _ in pages}
     runs = {"pass": passthrough, "repairs": repairs.render, "plain": plain.render}
     for name, html in pages:  # warm-up: imports, compiled XPaths, OpenCC
         for run in runs.values():
@@ -122,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 run(html, page)
                 samples[name][label].append(time.perf_counter() - started)
+            for step, seconds in steps(plain, html, page_for(name)).items():
+                step_samples[name].setdefault(step, []).append(seconds)
 
     rows = []
     header = f"{'page':<34} {'KB':>5} {'pass ms':>8} {'repairs ms':>10} {'repairs x':>9} {'+ms':>7} {'plain ms':>9}"
@@ -144,11 +152,42 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'all pages':<34} {'':>5} {totals['pass']:>8.2f} {totals['repairs']:>10.2f} {ratio:>9.2f} "
           f"{totals['repairs'] - totals['pass']:>7.2f} {totals['plain']:>9.2f}")
     print("repairs x = (parse + repairs + serialize) / (parse + serialize); +ms = the repairs' own time per page")
+    step_rows = print_step_table(pages, samples, step_samples, plain, {t.name for t in repairs.transforms})
     if args.json:
-        Path(args.json).write_text(json.dumps({"pages": where, "repeat": repeat, "rows": rows,
+        Path(args.json).write_text(json.dumps({"pages": where, "repeat": repeat, "rows": rows, "steps": step_rows,
                                                "total_ratio": round(ratio, 3)}, indent=2) + "\n", encoding="utf-8")
         print(f"figures written to {args.json}")
     return 0
+
+
+def print_step_table(pages, samples, step_samples, pipeline: Pipeline, repair_names: set[str]) -> list[dict]:
+    """Per transform (plain mode): median ms summed over the pages and its share of their pass-through, and the
+    same on the 100 KB page; repair transforms marked *."""
+    pass_total = sum(statistics.median(samples[name]["pass"]) for name, _ in pages)
+    target = TARGET_PAGE if TARGET_PAGE in step_samples else None
+    target_pass = statistics.median(samples[target]["pass"]) if target else 0.0
+    order = ["parse"] + [t.name for t in pipeline.transforms] + ["serialize"]
+    print()
+    head = f"{'step (plain mode)':<22} {'all pages ms':>12} {'x pass':>7}" + (f" {target[:22]:>22} {'x pass':>7}" if target else "")
+    print(head)
+    print("-" * len(head))
+    rows = []
+    for step in order:
+        values = [statistics.median(step_samples[name][step]) for name, _ in pages if step in step_samples[name]]
+        if not values:
+            continue
+        summed = sum(values)
+        row = {"step": step, "repair": step in repair_names, "all_pages_ms": round(summed * 1000, 3),
+               "x_pass": round(summed / pass_total, 3)}
+        line = f"{step + (' *' if step in repair_names else ''):<22} {summed * 1000:>12.2f} {summed / pass_total:>6.2f}x"
+        if target and step in step_samples[target]:
+            own = statistics.median(step_samples[target][step])
+            row.update({"target_page_ms": round(own * 1000, 3), "target_page_x_pass": round(own / target_pass, 3)})
+            line += f" {own * 1000:>22.2f} {own / target_pass:>6.2f}x"
+        rows.append(row)
+        print(line)
+    print("* a repair transform; x pass = the step's time / (parse + serialize) of the same pages")
+    return rows
 
 
 # (page, size) from tests/test_hostile_pages.PAGES; nesting stops at about 2,000 levels in libxml2.

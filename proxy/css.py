@@ -189,9 +189,21 @@ def _rewrite_declarations(text: str, scale: Scale | None, replaced: bool, rewrit
                 continue
         elif not has_url:
             continue
+        elif '"' not in chunk:  # its url()s are the URL tokens, and nothing else in it changes
+            chunks[index] = _PLAIN_URL.sub(lambda match: _rewritten_url(match, rewrite_url), chunk)
+            continue
         tokens = tinycss2.parse_component_value_list(chunk, skip_comments=False)
         chunks[index] = tinycss2.serialize(_rewrite_declaration_tokens(tokens, scale, replaced, rewrite_url))
     return ";".join(chunks)
+
+
+# A URL token in a plain declaration (lower case, unquoted: see _CSS_ATOM), not the end of a longer name.
+_PLAIN_URL = re.compile(r"(?<![A-Za-z0-9_\-\u0080-\U0010ffff])url\(([^\s\"'();\\\x00-\x1f\x7f]*+)\)")
+
+
+def _rewritten_url(match: re.Match, rewrite_url: "UrlRewriter") -> str:
+    new = rewrite_url(match.group(1), False)
+    return f"url({new})" if new else match.group(0)  # (as _rewrite_url_tokens writes a URL token)
 
 
 # One plain declaration (see _PLAIN_DECLARATIONS) of a size or height, in the common forms: name, the spaces
