@@ -115,6 +115,11 @@ _BREADCRUMB_TEXT = re.compile(r"^(?:当前位置|您的位置|你的位置|您�
 _LOGO = re.compile(r"logo|biaoshi", re.I)
 _SEARCH_WORDS = re.compile(r"搜索|检索|搜\s*索|search|sousuo|query|jiansuo", re.I)
 _TITLE_CLASS = re.compile(r"tit|title|hd|head|bt|caption|name|lm", re.I)
+# What follows an article and belongs to it: its attachments, the QR code to open it on a phone, print/close.
+_TAIL_CLASS = re.compile(r"attach|annex|fujian|enclosure|appendix|download|xgfj|qrcode|qr[_-]?con|ewm|erweima|"
+                         r"share|print|output", re.I)
+_TAIL_TEXT = re.compile(r"^(?:相关附件|附件|附\s*件|相关文件|扫一扫|扫码|手机扫|二维码|【?打印|【?关闭|分享)")
+_TAIL_SIZE = 2000  # characters: an attachment list, not a second article
 _LIVE_ROLES = frozenset({"dialog", "alertdialog", "alert", "log", "status", "marquee", "timer"})
 _DEFAULT_NAMES = {"navigation": "导航", "search": "站内搜索", "complementary": "侧栏", "region": "其他内容",
                   "form": "表单"}
@@ -726,10 +731,58 @@ class Segmenter:
             self.main_box(node, why)
             return
         target = self.lift(node)
+        start, tail = self.article_tail(target)
+        if tail and self.box_main([start] + tail, f"{why}, with what follows the article (附件, 扫一扫)",
+                                 target) is not None:
+            return
         if self.place(target, "main", self.main_name(target), why) is not None:
             self.set_main(target, target)
         else:
             self.box_main([target], why)
+
+    def article_tail(self, node) -> tuple:
+        """The blocks right after the article that belong to it (附件 lists, 扫一扫 QR codes, 打印/关闭): climb
+        from node through wrappers it ends (nothing after it, no landmark beside it), then take the run of
+        following siblings that look like an article's tail.  Returns (the element to box with them, the
+        run); the run is empty when nothing follows that belongs to the article."""
+        start = node
+        while True:
+            tail, seen_content = [], False
+            for sibling in start.itersiblings():
+                if not isinstance(sibling.tag, str) or not self.visible(sibling) or not self.m[sibling].content:
+                    continue
+                seen_content = True
+                if not self.tail_block(sibling):
+                    break
+                tail.append(sibling)
+            if tail:
+                run = []  # (with what shows nothing between the article and its tail)
+                for sibling in start.itersiblings():
+                    if isinstance(sibling.tag, str):
+                        run.append(sibling)
+                    if sibling is tail[-1]:
+                        break
+                return (start, run) if all(can_wrap(c) for c in [start] + run) else (node, [])
+            if seen_content:
+                return node, []
+            parent = start.getparent()
+            if parent is None or parent is self.body or not self.visible(parent) or self.is_landmark(parent) \
+                    or self.landmarks_in(parent) != self.landmarks_in(start) \
+                    or self.size_before(parent, start) > 0:
+                return node, []
+            start = parent
+
+    def tail_block(self, el) -> bool:
+        """el, just after the article, belongs to it: an attachment list, a QR code, print/close links; never
+        a landmark, the footer, or anything large."""
+        if self.is_landmark(el) or self.holds_landmark(el) or self.size(el) > _TAIL_SIZE:
+            return False
+        if _hinted(el, _FOOTER_WORDS) or footer_line(text_of(el, 400)):
+            return False
+        if _TAIL_TEXT.match(first_text(el, 8)):
+            return True
+        return any(_TAIL_CLASS.search((e.get("class") or "") + " " + (e.get("id") or ""))
+                   for e in (el, *(c for c in el if isinstance(c.tag, str))))
 
     def main_name(self, main=None) -> str | None:
         """Main is named after the page (its h1, else its title without the site name): documents in frames
@@ -838,12 +891,12 @@ class Segmenter:
         elif run:
             self.box_main(run, why)
 
-    def box_main(self, run: list, why: str):
+    def box_main(self, run: list, why: str, article=None):
         if not all(can_wrap(c) for c in run):
             return None
         box = wrap(run)
         box.set("role", "main")
-        name = self.main_name()
+        name = self.main_name(article)
         if name:
             box.set("aria-label", name)
         self.add(box, "main", run[0] if len(run) == 1 else box)

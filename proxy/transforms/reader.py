@@ -599,7 +599,7 @@ def _clean_title(text: str) -> str:
     return _SPACE.sub(" ", text or "").strip()
 
 
-def _page_title_text(doc: Document) -> str:
+def _page_title_text(doc: Document, metas: dict | None = None) -> str:
     title = doc.root.find("head/title")
     if title is None:
         title = doc.root.find(".//title")
@@ -607,7 +607,116 @@ def _page_title_text(doc: Document) -> str:
         return ""
     text = _clean_title("".join(title.itertext()))
     parts = [p for p in _TITLE_SEPARATORS.split(text) if p.strip()]
-    return max(parts, key=len) if len(parts) > 1 else text
+    text = max(parts, key=len) if len(parts) > 1 else text
+    return _without_site_suffix(text, doc, metas or {})
+
+
+# A site or section name after a hyphen without spaces: "中华人民共和国监察法-纪检".
+_HYPHEN_SUFFIX = re.compile(r"^(.{4,}?)[-—–]([^-—–]{2,16})$")
+_SITE_META = ("sitename", "og:site_name", "application-name", "apple-mobile-web-app-title", "columnname")
+_SITE_BLOCK = re.compile(r"head|top|logo|banner|crumb|location|position|weizhi|dqwz|nav|menu|column|lanmu", re.I)
+
+
+def _without_site_suffix(text: str, doc: Document, metas: dict) -> str:
+    """text without a trailing "-名称" when the name is the site's or a section's: the site name in the
+    metadata, or shown in the page's header, logo, breadcrumb or menus.  A hyphen inside a real title
+    ("2024-2025学年", "京津冀-长三角") stays: the part after it is not the page's own name anywhere."""
+    match = _HYPHEN_SUFFIX.match(text)
+    if not match or re.match(r"\d", match.group(2)):
+        return text
+    head, suffix = match.group(1).strip(), _squash(match.group(2))
+    if not suffix or len(head) <= len(suffix):
+        return text
+    if any(suffix in _squash(metas.get(name, "")) for name in _SITE_META):
+        return head
+    body = doc.body
+    if body is None:
+        return text
+    texts = _ShortTexts(200)
+    asked = 0  # (a few dozen blocks: a page nesting thousands of "nav" boxes is not read once per level)
+    for el in body.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "img" and suffix in _squash((el.get("alt") or "") + (el.get("title") or "")) \
+                and _SITE_BLOCK.search(_names(el) + " " + (el.get("src") or "")):
+            return head
+        if (el.tag in ("header", "nav") or _SITE_BLOCK.search(_names(el))) and asked < 40:
+            asked += 1
+            shown = texts(el)
+            if shown and suffix in _squash(shown):
+                return head
+    return text
+
+
+def _info_block(el, shown: str) -> bool:
+    """A block of an article's info line (or one between title and info line): empty, a subtitle, a
+    发布时间/来源/浏览次数 line, or a bare date."""
+    return not shown or _tag(el) in ("h2", "h3", "h4") or _META_LINE.search(shown) is not None \
+        or len(_squash(shown)) <= 24 and _DATE_VALUE.search(shown) is not None
+
+
+def _info_before(first, texts: "_ShortTexts", blocks: int = 3) -> str:
+    """The info line where no title element was found: the short blocks just before the body's first."""
+    pieces: list[str] = []
+    # (the body's first element may be its first paragraph: climb to the box with something before it)
+    for _ in range(3):
+        parent = first.getparent()
+        if parent is None or _tag(parent) in ("body", "html") or any(
+                isinstance(c.tag, str) or _count(c.tail) for c in first.itersiblings(preceding=True)):
+            break
+        first = parent
+    for sibling in first.itersiblings(preceding=True):
+        if len(pieces) >= blocks:
+            break
+        if isinstance(sibling.tag, str) and sibling.tag not in _TEXT_HIDDEN_IN:
+            shown = texts(sibling)
+            if shown is None or not _info_block(sibling, shown):
+                break
+            if shown:
+                pieces.append(shown)
+    return " ".join(reversed(pieces))
+
+
+def _info_text(title_el, first, texts: "_ShortTexts", limit: int = 300) -> str:
+    """What the page shows right after the title (its info line: 发布时间、来源), up to the body: the short
+    blocks that follow the title, in document order, until the first long one, the body's first element or
+    `limit` characters."""
+    pieces: list[str] = []
+    size = 0
+    ancestors = set(first.iterancestors()) if first is not None else set()
+    node = title_el
+    while node is not None and size <= limit:
+        if node.tail:
+            pieces.append(node.tail)
+            size += _count(node.tail)
+        sibling = node.getnext()
+        while sibling is not None and size <= limit:
+            if sibling is first:
+                return " ".join(pieces)
+            if isinstance(sibling.tag, str) and sibling in ancestors:
+                if sibling.text:  # the body starts inside it: read its children up to the body
+                    pieces.append(sibling.text)
+                    size += _count(sibling.text)
+                child = next((c for c in sibling), None)
+                if child is None:
+                    break
+                sibling = child
+                continue
+            if isinstance(sibling.tag, str) and sibling.tag not in _TEXT_HIDDEN_IN:
+                shown = texts(sibling)
+                if shown is None or not _info_block(sibling, shown):
+                    return " ".join(pieces)  # the body (a meeting's 时间：… in it is not the page's date)
+                pieces.append(shown)
+                size += _count(shown)
+            if sibling.tail:
+                pieces.append(sibling.tail)
+                size += _count(sibling.tail)
+            sibling = sibling.getnext()
+        parent = node.getparent()
+        if parent is None or _tag(parent) in ("body", "html"):
+            break
+        node = parent
+    return " ".join(pieces)
 
 
 def _find_title_element(body, content: list, stats: dict, wanted: str, texts: _ShortTexts):
@@ -682,7 +791,7 @@ def extract(doc: Document, page: Page) -> Article:
     if article.subtitle_element is not None:
         article.subtitle = _text(article.subtitle_element)
     article.title = _clean_title(meta_title or (_text(title_el) if title_el is not None else "")
-                                 or _page_title_text(doc))
+                                 or _page_title_text(doc, metas))
     region = _region(content, stats, title_el)
     texts: dict = {}  # the region's and the body's text, each computed once and only when needed
 
@@ -696,13 +805,21 @@ def extract(doc: Document, page: Page) -> Article:
             texts["body"] = _text(body)
         return texts["body"]
 
-    date = next((parse_date(metas[n]) for n in _DATE_META if metas.get(n) and parse_date(metas[n])), None)
+    # What the page shows under its title comes first: metadata dates are often the last edit, and their
+    # source the site (issue 16: a page showing 2021/09/06 had 2023-11-10 in its PubDate).
+    first = content[0] if content else None
+    info = _info_text(title_el, first, short_texts) if title_el is not None else \
+        _info_before(first, short_texts) if first is not None else ""
+    date = _date_from_text(info) or _date_near_source(info) if info else None
+    meta_date = next((parse_date(metas[n]) for n in _DATE_META if metas.get(n) and parse_date(metas[n])), None)
+    if date is None or meta_date is not None and meta_date[0][:10] == date[0][:10]:
+        date = meta_date or date  # (the same day: the metadata may add the time)
     if date is None:
         date = (_date_from_text(region_text()) or _date_from_classed(region, short_texts) or _date_near_source(region_text())
                 or _date_from_text(body_text()))
     if date is not None:
         article.date, article.datetime = date
-    source = next((metas[n] for n in _SOURCE_META if metas.get(n)), "")
+    source = (_source_from_text(info) if info else "") or next((metas[n] for n in _SOURCE_META if metas.get(n)), "")
     article.source = _clean_title(source or _source_from_text(region_text()) or _source_from_text(body_text()))
     candidates = _pager_candidates(body)
     article.prev, article.next = _pager(candidates, short_texts)
