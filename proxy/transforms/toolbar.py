@@ -37,6 +37,7 @@ Design (docs/toolbar.md says why):
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from html import escape
 from urllib.parse import quote
@@ -183,18 +184,20 @@ def _link_stylesheet(doc: Document, page: Page) -> None:
 
 def controls(page: Page) -> list[tuple[Control, str, list[Control]]]:
     """The toolbar's controls in order: (switch, options-label, options shown next to it)."""
-    modes = page.modes
-    next_ = quote(page.public_path, safe="/")
+    return _controls(page.modes, quote(page.public_path, safe="/"), _site_variant(page), page.trad_config)
+
+
+def _controls(modes: Modes, next_: str, site: str, now: str | None) -> list[tuple[Control, str, list[Control]]]:
+    """controls() from what they depend on: the modes, this page's path (URL-encoded), the site's variant of
+    Traditional script and the one the page is in."""
     items: list[tuple[Control, str, list[Control]]] = []
 
     # Script: 简体 | 繁体, and when Traditional is on, its variants.
     trad_on = modes.trad is not None
     items.append((Control("简体", set_url(replace(modes, trad=None), next_), current=not trad_on,
                           accesskey=KEY_SCRIPT if trad_on else None), "", []))
-    site = _site_variant(page)
     variants: list[Control] = []
     if trad_on:
-        now = page.trad_config
         choices = [("", site)] + [(config, config) for config in TRAD_ORDER if config != site]
         for value, config in choices:
             variants.append(Control(TRAD_LABELS.get(config, config), set_url(replace(modes, trad=value), next_),
@@ -236,8 +239,19 @@ def _link(control: Control, ordered_focus: bool) -> str:
 
 def markup(page: Page, ordered_focus: bool = False) -> str:
     """The toolbar's HTML for this page (Simplified text; the trad transform converts it)."""
+    template = _markup(page.modes, _site_variant(page), page.trad_config, ordered_focus)
+    return template.replace(_NEXT, quote(page.public_path, safe="/"))
+
+
+# Where this page's path goes in the toolbar's markup, made once per mode set (a private-use character: no
+# label, mode name or URL of ours holds one, and escape() leaves it as it is, as it leaves the quoted path).
+_NEXT = "\ue000"
+
+
+@functools.lru_cache(maxsize=256)
+def _markup(modes: Modes, site: str, now: str | None, ordered_focus: bool) -> str:
     rows = []
-    for n, (switch, options_label, options) in enumerate(controls(page)):
+    for n, (switch, options_label, options) in enumerate(_controls(modes, _NEXT, site, now)):
         row = f'<li class="{PREFIX}-item">{_link(switch, ordered_focus)}'
         if options:
             label_id = f"{PREFIX}-options-{n}"
