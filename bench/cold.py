@@ -189,12 +189,15 @@ def print_steps(name: str, size_kb: float, figures: dict, modes: list[str], pipe
                                      for m in modes))
 
 
-def print_targets(figures: dict, modes: list[str], label: str) -> list[dict]:
+def print_targets(figures: dict, modes: list[str], label: str, one_page: bool = True) -> list[dict]:
+    """The targets as ratios to pass-through; for the 100 KB page also what the ratio means at the issue's
+    1.2 ms pass-through, beside the 8 and 4 ms."""
     pass_ms = figures["pass_ms"]
     results = []
-    print(f"\ntargets ({label}; pass-through {pass_ms:.2f} ms here, {ISSUE_PASS_MS:.1f} ms on the machine the issue "
-          f"measured):")
-    print(f"  {'mode':<12} {'render ms':>9} {'x pass':>7} {'target':>8}  met   {'ms at 1.2 ms pass':>17} {'target ms':>9}")
+    print(f"\ntargets ({label}; pass-through {pass_ms:.2f} ms here"
+          + (f", {ISSUE_PASS_MS:.1f} ms on the machine the issue measured):" if one_page else "):"))
+    print(f"  {'mode':<12} {'render ms':>9} {'x pass':>7} {'target':>8}  met"
+          + (f"   {'ms at 1.2 ms pass':>17} {'target ms':>9}" if one_page else ""))
     for mode in modes:
         goal = target_ratio(mode)
         if goal is None:
@@ -205,7 +208,8 @@ def print_targets(figures: dict, modes: list[str], label: str) -> list[dict]:
         results.append({"mode": mode, "render_ms": round(render, 3), "ratio": round(ratio, 3),
                         "target_ratio": round(goal, 3), "met": met})
         print(f"  {mode:<12} {render:>9.2f} {ratio:>6.2f}x {'<= ' + format(goal, '.2f') + 'x':>8}  "
-              f"{'yes' if met else 'NO ':<4} {ratio * ISSUE_PASS_MS:>17.2f} {TARGETS[mode]:>9.1f}")
+              f"{'yes' if met else 'NO '}"
+              + (f"   {ratio * ISSUE_PASS_MS:>17.2f} {TARGETS[mode]:>9.1f}" if one_page else ""))
     return results
 
 
@@ -258,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
               + "".join(f"{total['render_ms'][m]:>16.2f} {total['render_ms'][m] / total['pass_ms']:>5.2f}x"
                         for m in modes))
         report["pages"] = figures["pages"]
-        report["targets"] = print_targets(total, modes, "the corpus summed: a corpus-weighted ratio")
+        report["targets"] = print_targets(total, modes, "the corpus summed: a corpus-weighted ratio", one_page=False)
     else:
         name, html = pages[0]
         page = figures["pages"][name]

@@ -168,7 +168,8 @@ def print_step_table(pages, samples, step_samples, pipeline: Pipeline, repair_na
     target_pass = statistics.median(samples[target]["pass"]) if target else 0.0
     order = ["parse"] + [t.name for t in pipeline.transforms] + ["serialize"]
     print()
-    head = f"{'step (plain mode)':<22} {'all pages ms':>12} {'x pass':>7}" + (f" {target[:22]:>22} {'x pass':>7}" if target else "")
+    head = f"{'step (plain mode)':<22} {'all pages ms':>12} {'x pass':>7}"
+    head += f" {target[:22]:>22} {'x pass':>7}" if target else ""
     print(head)
     print("-" * len(head))
     rows = []
@@ -179,7 +180,8 @@ def print_step_table(pages, samples, step_samples, pipeline: Pipeline, repair_na
         summed = sum(values)
         row = {"step": step, "repair": step in repair_names, "all_pages_ms": round(summed * 1000, 3),
                "x_pass": round(summed / pass_total, 3)}
-        line = f"{step + (' *' if step in repair_names else ''):<22} {summed * 1000:>12.2f} {summed / pass_total:>6.2f}x"
+        label = step + (" *" if step in repair_names else "")
+        line = f"{label:<22} {summed * 1000:>12.2f} {summed / pass_total:>6.2f}x"
         if target and step in step_samples[target]:
             own = statistics.median(step_samples[target][step])
             row.update({"target_page_ms": round(own * 1000, 3), "target_page_x_pass": round(own / target_pass, 3)})
