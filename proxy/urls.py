@@ -177,6 +177,11 @@ class Authority(str):
         return self.host.rstrip(".") if not self.host.startswith("[") else self.host
 
 
+# What yarl raises on malformed URLs (IndexError from its authority parsing, UnicodeError from IDNA): such a
+# URL names no upstream and is left as it is.
+_MALFORMED_URL = (ValueError, IndexError, UnicodeError)
+
+
 class UpstreamLinks:
     """Rewrites URLs that point at the upstream so the reader stays on the proxy.
 
@@ -196,11 +201,12 @@ class UpstreamLinks:
             return None
         lowered = text[:12].lower()
         if text.startswith("//") or lowered.startswith(("http://", "https://")):
-            try:
+            try:  # yarl parses lazily: a malformed authority ('//][@') fails in the host lookup, not here
                 url = URL(("http:" if text.startswith("//") else "") + text)
-            except ValueError:
+                upstream = self._is_upstream(url)
+            except _MALFORMED_URL:
                 return None
-            if not self._is_upstream(url):
+            if not upstream:
                 return None
             local = url.raw_path_qs or "/"
             if url.raw_fragment:
@@ -222,9 +228,10 @@ class UpstreamLinks:
         """A Location/Content-Location header: resolve against the upstream request, then rewrite."""
         try:
             absolute = request_url.join(URL(value.strip()))
-        except ValueError:
+            upstream = absolute.is_absolute() and self._is_upstream(absolute)
+        except _MALFORMED_URL:
             return value
-        if not absolute.is_absolute() or not self._is_upstream(absolute):
+        if not upstream:
             return value
         local = absolute.raw_path_qs or "/"
         if absolute.raw_fragment:

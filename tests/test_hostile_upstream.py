@@ -185,3 +185,14 @@ async def test_smuggling_attempts_are_refused(serve, proxy, request_bytes):
     answer = await smuggle(int(proxied.rsplit(":", 1)[1]), request_bytes)
     assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer[:200]
     assert "/smuggled" not in seen
+
+
+async def test_malformed_link_urls_do_not_stop_the_page(raw_upstream, proxy, http):
+    upstream, url = raw_upstream
+    body = ('<!DOCTYPE html><html><head><title>t</title></head><body><a href="//][@">甲</a>'
+            '<a href="http://][@127.0.0.1/">乙</a><img src="//[::1"><p>国家</p></body></html>').encode()
+    upstream.actions = [response_head(len(body), "Location: //][@"), body]
+    proxied = await proxy(url)
+    async with http.get(proxied + "/-/trad/x.html") as response:
+        text = await response.text()
+    assert "國家" in text and "a11y-proxy-skip" in text and 'href="//][@"' in text
