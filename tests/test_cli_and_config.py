@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ import pytest
 from proxy.settings import load_settings
 from proxy.yamlsource import SourceError
 from tests.conftest import FIXTURES, ROOT
+from tests.harness import free_port
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "proxy", *args], input=stdin, capture_output=True, cwd=ROOT,
                           timeout=60)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_render_writes_the_transformed_page():

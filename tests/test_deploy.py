@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ import pytest
 
 from proxy.demo.portal import start_portal
 from tests.conftest import ROOT
+from tests.harness import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SHIPPED = ROOT / "deploy" / "nginx" / "a11y-proxy.conf"
@@ -56,12 +55,6 @@ http {{
   include {tmp}/a11y-proxy.conf;
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def render_shipped_config(tmp: Path, listen_port: int, replica_ports: list[int]) -> str:

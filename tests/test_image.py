@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.harness import free_port
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 KUBERNETES = ROOT / "deploy" / "kubernetes"
@@ -246,12 +246,6 @@ def engine() -> str:
                                                  capture_output=True).returncode == 0:
             return name
     pytest.skip(f"no engine here has {IMAGE}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_http(url: str, seconds: float = 30) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from aiohttp import web
 from yarl import URL
 
 from tests.test_websocket import CLOSED_BY_READER, chat_upstream
+from tests.harness import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PAGE = "<!DOCTYPE html><html lang='zh-CN'><head><title>通知</title></head><body><main><p>头发与面条的发展</p></main></body></html>"
@@ -44,12 +44,6 @@ http {{
   }}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def start_nginx(tmp: Path, proxy_url: str) -> tuple[subprocess.Popen, str]:

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from proxy.settings import Limits, PublicHost, Timeouts
 from proxy import modes as modes_mod
+from tests.harness import free_port
 
 PDF_PATH = web.AppKey("pdf_path", object)
 FILLER = "为深入贯彻落实党中央、国务院关于优化营商环境的决策部署，进一步提升政务服务水平。" * 20
@@ -244,7 +245,7 @@ async def test_gzip_non_html_passes_through_compressed(site, http):
 async def test_200_mib_download_streams_with_bounded_memory(tmp_path, serve, http):
     """The proxy runs as its own process so its peak memory (VmHWM) is its alone."""
     upstream = await serve(upstream_app())
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "proxy", "--log-level", "WARNING", "serve", "--workers", "1", "--upstream", upstream,
         "--listen", f"127.0.0.1:{port}", cwd=str(_root()))
@@ -458,7 +459,7 @@ async def test_html_over_limit_streams_untouched(serve, proxy, http):
 
 
 async def test_upstream_down_gives_accessible_502(proxy, http):
-    proxied = await proxy(f"http://127.0.0.1:{_free_port()}")
+    proxied = await proxy(f"http://127.0.0.1:{free_port()}")
     async with http.get(proxied + "/-/trad/some/page.html") as response:
         assert response.status == 502
         html = (await response.read()).decode()
@@ -584,13 +585,6 @@ async def test_health_and_metrics(site, http):
 def _root():
     from pathlib import Path
     return Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _wait_healthy(http, base: str) -> None:

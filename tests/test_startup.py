@@ -23,15 +23,10 @@ from aiohttp import web
 
 from proxy.cli import build_parser, resolve_settings
 from tests.conftest import ROOT
+from tests.harness import child_pids, free_port
 
 IS_ROOT = os.geteuid() == 0
 DEFAULTS_FILE = ROOT / "deploy" / "image-defaults.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -194,14 +189,9 @@ def _namespace_child(unshare_pid: int, seconds: float = 10) -> int:
     """The process unshare --fork started: PID 1 of the new namespace, seen from here."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == unshare_pid:
-                    return int(entry.name)
+        found = child_pids(unshare_pid)
+        if found:
+            return found[0]
         time.sleep(0.05)
     raise AssertionError("no child of unshare")
 

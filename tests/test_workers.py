@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -14,27 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from tests.harness import child_pids, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
 
 
 @pytest.fixture
@@ -67,7 +48,7 @@ async def server(upstream):
             try:
                 async with client.get(base + "/-/health", headers={"Connection": "close"}) as response:
                     answered.add((await response.json())["process"])
-                if answered >= set(children(process.pid)) and len(answered) == 2:
+                if answered >= set(child_pids(process.pid)) and len(answered) == 2:
                     break
             except aiohttp.ClientError:
                 await asyncio.sleep(0.1)
@@ -89,7 +70,7 @@ async def metric(client: aiohttp.ClientSession, base: str, name: str) -> float:
 
 async def test_two_workers_share_the_port_and_report_as_one_server(server):
     process, base = server
-    workers = children(process.pid)
+    workers = child_pids(process.pid)
     assert len(workers) == 2
     async with aiohttp.ClientSession() as client:
         for i in range(40):  # new connections each time, so the kernel spreads them over both workers
@@ -103,16 +84,16 @@ async def test_two_workers_share_the_port_and_report_as_one_server(server):
 
 async def test_a_dead_worker_is_replaced(server):
     process, base = server
-    first = children(process.pid)
+    first = child_pids(process.pid)
     os.kill(first[0], signal.SIGKILL)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        now = children(process.pid)
+        now = child_pids(process.pid)
         if len(now) == 2 and first[0] not in now:
             break
         await asyncio.sleep(0.2)
     else:
-        pytest.fail(f"no replacement worker: {children(process.pid)}")
+        pytest.fail(f"no replacement worker: {child_pids(process.pid)}")
     async with aiohttp.ClientSession() as client:
         for _ in range(10):
             async with client.get(base + "/a.html", headers={"Connection": "close"}) as response:
@@ -128,7 +109,7 @@ async def test_sigterm_drains_in_flight_requests_then_exits(server):
         response = await asyncio.wait_for(in_flight, 10)
         assert response.status == 200 and await response.text() == "slow and whole"
     assert await asyncio.wait_for(process.wait(), 40) == 0
-    assert children(process.pid) == []
+    assert child_pids(process.pid) == []
 
 
 async def test_no_reader_is_refused_while_a_worker_restarts(server):
@@ -151,12 +132,12 @@ async def test_no_reader_is_refused_while_a_worker_restarts(server):
     async with aiohttp.ClientSession() as client:
         readers = [asyncio.create_task(reader(client)) for _ in range(4)]
         await asyncio.sleep(0.3)
-        first = children(process.pid)
+        first = child_pids(process.pid)
         os.kill(first[0], signal.SIGTERM)
         await asyncio.gather(*readers)
     assert failures == [] and done == 240
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and (first[0] in children(process.pid) or len(children(process.pid)) != 2):
+    while time.monotonic() < deadline and (first[0] in child_pids(process.pid) or len(child_pids(process.pid)) != 2):
         await asyncio.sleep(0.2)
-    replaced = children(process.pid)
+    replaced = child_pids(process.pid)
     assert len(replaced) == 2 and first[0] not in replaced
