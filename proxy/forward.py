@@ -380,7 +380,6 @@ class Proxy:
                       host_header: str, scheme: str, suffix: str) -> web.StreamResponse:
         """Steps 5-8 on a body read whole: decode, transform within the time budget, encode, respond; a page
         rewritten before with exactly these inputs is a lookup in the transform cache instead."""
-        settings = self.settings
         by_script = fetched_by_script(request)
         in_frame = request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame")
         public_origin = f"{scheme}://{host_header}"
@@ -674,7 +673,7 @@ class Proxy:
                 size += len(chunk)
                 if size > limit:  # a chunked body larger than the buffer: stream the rest
                     break
-        return self._stream_client(request, b"".join(chunks))
+        return _chunks(b"".join(chunks), self._client_chunks(request))
 
     async def _read_client(self, request: web.Request) -> bytes:
         try:
@@ -683,9 +682,7 @@ class Proxy:
         except TimeoutError:
             raise ClientTooSlow("body") from None
 
-    async def _stream_client(self, request: web.Request, first: bytes):
-        if first:
-            yield first
+    async def _client_chunks(self, request: web.Request):
         while chunk := await self._read_client(request):
             yield chunk
 

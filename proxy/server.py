@@ -29,7 +29,6 @@ import os
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 import time
 from pathlib import Path

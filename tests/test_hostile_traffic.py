@@ -4,7 +4,6 @@ and metrics each case leaves.  Every loop is bounded in count and time."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import statistics
 import time
@@ -13,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from proxy.settings import Limits, Settings, Timeouts
+from proxy.settings import Limits, Timeouts
 
 BIG = 48 * 1024 * 1024  # more than loopback's socket buffers hold, so a reader who never reads stalls the sender
 CHUNK = b"x" * (256 * 1024)

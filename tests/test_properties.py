@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 from lxml import etree
 from yarl import URL
