@@ -9,6 +9,8 @@ for the debug view.
 from __future__ import annotations
 
 import re
+from itertools import accumulate
+from operator import sub
 from typing import Iterator
 
 from lxml import etree
@@ -243,6 +245,7 @@ _DISPLAY_NONE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hi
                            re.I)
 _WS = str.maketrans("", "", " \t\n\r\f\v\xa0\u3000\u200b\ufeff")
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
+_ASCII_SPACE = " \t\n\r\f\v"
 
 
 def hidden(el) -> bool:
@@ -345,83 +348,101 @@ def _shown(child) -> bool:
 
 class Measure:
     """Per-element statistics of the visible parts of a tree (hidden and non-rendered subtrees left out),
-    computed in one pass: ``stats`` (element -> Stat), ``order`` (document order), ``end`` (order of the
-    last descendant), ``sequence`` (elements in order)."""
+    computed in one walk: ``order`` (element -> document order), ``sequence`` (elements in order), ``end``
+    (element -> order of its last descendant), ``m[el]`` (a Stat), and subtree totals by document order
+    (``text``, ``link_text``, ``links``, ``media``, ``frames``).
+
+    The walk is libxml2's (root.iter(), every node in document order): an element whose parent was not
+    measured lies in a hidden subtree.  Subtree totals are differences of running sums over the document
+    order (an element's subtree is the run order[el]..end[el]), so nothing is added up in a Python loop per
+    element, and a Stat is made only for an element asked about."""
 
     def __init__(self, root):
-        order: dict = {}
-        sequence: list = []
-        parents: list[int] = []
-        text: list[int] = []
-        link_text: list[int] = []
-        links: list[int] = []
-        media: list[int] = []
-        frames: list[int] = []
-        ws = _WS
-        stack = [(root, -1, False)]
-        while stack:
-            el, parent, in_link = stack.pop()
+        order: dict = {root: 0}
+        sequence: list = [root]
+        parents: list[int] = [-1]
+        text = root.text
+        # Visible characters of each element's text and its children's tails (whitespace does not count).
+        own: list[int] = [len(text.translate(_WS)) if text and text.strip(_ASCII_SPACE) else 0]
+        in_link: list[bool] = [False]
+        links: list[int] = [0]
+        media: list[int] = [0]
+        frames: list[int] = [0]
+        ws, space, get_order = _WS, _ASCII_SPACE, order.get
+        nodes = root.iter()  # every node in document order, walked by libxml2 (hidden ones told apart below)
+        next(nodes)
+        for node in nodes:
+            parent_index = get_order(node.getparent())
+            if parent_index is None:  # inside a hidden subtree
+                continue
+            tail = node.tail
+            if tail and tail.strip(space):  # (most tails are line breaks and indents: no need to count)
+                own[parent_index] += len(tail.translate(ws))
+            tag = node.tag
+            if tag.__class__ is not str:  # a comment or PI: only its tail is text
+                continue
+            if not _shown(node):  # hidden: its subtree is left out (its nodes have no measured parent)
+                continue
             index = len(sequence)
-            order[el] = index
-            sequence.append(el)
-            parents.append(parent)
-            tag = el.tag
+            order[node] = index
+            sequence.append(node)
+            parents.append(parent_index)
             link = medium = frame = 0
+            linked = in_link[parent_index]
             if tag == "a" or tag == "area":
-                if el.get("href") is not None:
+                if node.get("href") is not None:
                     link = 1
-                    in_link = True
+                    linked = True
             elif tag in _MEDIA:
                 if tag == "img":
-                    alt = el.get("alt")
+                    alt = node.get("alt")
                     medium = 0 if alt is not None and not alt.strip() else 1
                 else:
                     medium = 1
                     frame = 1 if tag in ("iframe", "frame") else 0
-            own = el.text
-            own = len(own.translate(ws)) if own else 0
-            kids = []
-            for child in el:
-                tail = child.tail
-                if tail:
-                    own += len(tail.translate(ws))
-                if _shown(child):
-                    kids.append(child)
-            text.append(own)
-            link_text.append(own if in_link else 0)
+            text = node.text
+            own.append(len(text.translate(ws)) if text and text.strip(space) else 0)
+            in_link.append(linked)
             links.append(link)
             media.append(medium)
             frames.append(frame)
-            for child in reversed(kids):
-                stack.append((child, index, in_link))
-        through = []
-        running = 0
-        for own in text:
-            running += own
-            through.append(running)
-        end = list(range(len(sequence)))
+        ends = list(range(len(sequence)))  # the last descendant of each: from the last element up
         for index in range(len(sequence) - 1, 0, -1):
-            parent = parents[index]
-            if parent >= 0:
-                text[parent] += text[index]
-                link_text[parent] += link_text[index]
-                links[parent] += links[index]
-                media[parent] += media[index]
-                frames[parent] += frames[index]
-                if end[index] > end[parent]:
-                    end[parent] = end[index]
+            parent_index = parents[index]
+            if ends[index] > ends[parent_index]:
+                ends[parent_index] = ends[index]
+        through = list(accumulate(own))
+        before = [0] + through[:-1]  # characters before each element's own
+
+        def totals(values: list[int]) -> list[int]:
+            """Each element's subtree total of values: a difference of running sums (C loops, no Python one)."""
+            running = list(accumulate(values))
+            return list(map(sub, map(running.__getitem__, ends), [0] + running[:-1]))
+
         self.order = order
         self.sequence = sequence
+        self.end = dict(zip(sequence, ends))
         self.through = through  # characters up to and including each element's own, in document order
-        self.stats = {el: Stat(text[i], link_text[i], links[i], media[i], frames[i]) for i, el in enumerate(sequence)}
-        self.end = {el: end[i] for i, el in enumerate(sequence)}
+        self.text = list(map(sub, map(through.__getitem__, ends), before))  # (by document order, like those below)
+        self.link_text = totals([o if linked else 0 for o, linked in zip(own, in_link)])
+        self.links = totals(links)
+        self.media = totals(media)
+        self.frames = totals(frames)
+        self._stats: dict = {}
 
     def text_through(self, el) -> int:
         """Visible characters from the start of the tree to the end of el."""
         return self.through[self.end[el]]
 
     def __getitem__(self, el) -> Stat:
-        return self.stats.get(el) or _EMPTY
+        stat = self._stats.get(el)
+        if stat is None:
+            index = self.order.get(el)
+            if index is None:
+                return _EMPTY
+            stat = self._stats[el] = Stat(self.text[index], self.link_text[index], self.links[index],
+                                          self.media[index], self.frames[index])
+        return stat
 
     def contains(self, outer, inner) -> bool:
         """inner is outer or inside it (both measured)."""

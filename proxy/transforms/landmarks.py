@@ -40,56 +40,98 @@ _FOOTER_KEYS = ("版权", "ICP", "标识码", "识别码", "主办", "承办", "
                 "ights", "IGHTS")
 
 
+# FOOTER_TEXT's alternatives that have no case, as a key with what comes before and after it (so they are found
+# where the keys are, with no scan of their own), and the others as they read in lower case: where the text's
+# lower case has its length and none of the three characters that re.I also takes for i or s, a match of
+# FOOTER_TEXT is one of these (the last with a short regex that starts with a literal: fast).
+_FOOTER_AROUND_KEYS = {"版权": (("", "所有"), ("", "归"), ("", "：")), "标识码": (("网站", ""),), "识别码": (("网站", ""),),
+                       "主办": (("", "单位"), ("", "：")), "承办": (("", "单位"), ("", "：")), "技术支持": (("", ""),),
+                       "公网安备": (("", ""),), "©": (("", ""),)}
+_FOOTER_LOWER = ("icp备", "icp证", "copyright")
+_FOOTER_LOWER_RIGHTS = re.compile(r"all\s+rights\s+reserved")
+_CASE_LOOKALIKES = ("\u0130", "\u0131", "\u017f")  # İ ı ſ
+
+
+def _finds(text: str, word: str) -> list[int]:
+    """Where word starts in text, each start (str.find: a fast scan in C)."""
+    starts = []
+    start = text.find(word)
+    while start != -1:
+        starts.append(start)
+        start = text.find(word, start + 1)
+    return starts
+
+
+def _footer_lines(text: str, keys: dict[str, list[int]]) -> list[tuple[int, int]]:
+    """The spans of FOOTER_TEXT's matches in text, one per start (no alternative is a prefix of another, none
+    starts inside another's match); keys: where each of _FOOTER_KEYS starts in text.  The regex itself, even
+    tried only where an alternative's first character stands, cost 0.6 ms on a 100 KB page (scripts are full
+    of a, c and i); this ~0.15 ms, with the same spans."""
+    lower = text.lower()
+    if len(lower) != len(text) or any(char in text for char in _CASE_LOOKALIKES):
+        lines = []  # (the slow way: positions in the lower case would not be positions in the text)
+        for start in _FOOTER_FIRST.finditer(text):
+            match = FOOTER_TEXT.match(text, start.start())
+            if match is not None:
+                lines.append(match.span())
+        return lines
+    lines = [(start - len(before), start + len(key) + len(after))
+             for key, around in _FOOTER_AROUND_KEYS.items() for start in keys[key] for before, after in around
+             if text.startswith(after, start + len(key)) and start >= len(before)
+             and text.startswith(before, start - len(before))]
+    lines += [(start, start + len(word)) for word in _FOOTER_LOWER for start in _finds(lower, word)]
+    lines += [match.span() for match in _FOOTER_LOWER_RIGHTS.finditer(lower)]
+    return lines
+
+
 def footer_line(text: str) -> bool:
     """Does the text carry a footer line?  (Substring tests first: a regex alternation is slow on long text.)"""
     return any(key in text for key in _FOOTER_KEYS) and FOOTER_TEXT.search(text) is not None
+
+
+_STRING = etree.XPath("string()")  # the text of a subtree, as etree.tostring(method="text") joins it
 
 
 class _FooterText:
     """footer_line() of any element's text (its text nodes, as etree.tostring(method="text") joins them), from
     one scan of the page's text: each element's text is a slice of it, and a footer line (a key, and a match
     of FOOTER_TEXT) lies within the slice.  Searching each element's own text instead searched a footer
-    nested 2,000 levels deep once per level."""
+    nested 2,000 levels deep once per level.  Slices are found for the elements asked about (the children
+    of those that carry a footer line), a parent's children at a time."""
 
     def __init__(self, root):
         text = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
-        self.spans = _text_spans(root)
-        self.keys = _Occurrences([(m.start(), m.end()) for key in _FOOTER_KEYS
-                                  for m in re.finditer(re.escape(key), text)])
-        # Every start of a match (one match per start: no alternative is a prefix), tried only where one of the
-        # alternatives' first characters stands: the alternation, tried at every position, cost 1.6 ms on a
-        # 100 KB page, this 0.5 ms, with the same spans.
-        lines = []
-        for start in _FOOTER_FIRST.finditer(text):
-            match = FOOTER_TEXT.match(text, start.start())
-            if match is not None:
-                lines.append(match.span())
-        self.lines = _Occurrences(lines)
+        self.spans = {root: (0, len(text))}
+        keys = {key: _finds(text, key) for key in _FOOTER_KEYS}
+        self.keys = _Occurrences([(start, start + len(key)) for key, starts in keys.items() for start in starts])
+        self.lines = _Occurrences(_footer_lines(text, keys))
 
     def __call__(self, el) -> bool:
-        start, end = self.spans[el]
+        start, end = self.span(el)
         return self.keys.within(start, end) and self.lines.within(start, end)
 
+    def span(self, el) -> tuple[int, int]:
+        """Where el's text lies in root's text (el inside root)."""
+        span = self.spans.get(el)
+        if span is None:
+            path = [el]  # up to the nearest element with a known span
+            while path[-1].getparent() not in self.spans:
+                path.append(path[-1].getparent())
+            for element in reversed(path):
+                self._children(element.getparent())
+            span = self.spans[el]
+        return span
 
-def _text_spans(root) -> dict:
-    """element -> (start, end) of its text nodes in the text of root (comments' and PIs' own text left out)."""
-    spans: dict = {}
-    position = len(root.text or "")
-    stack = [(root, iter(root), 0)]  # element, its children left to read, where its text starts
-    while stack:
-        el, children, start = stack[-1]
-        child = next(children, None)
-        if child is None:
-            stack.pop()
-            spans[el] = (start, position)
-            if stack:
-                position += len(el.tail or "")
-        elif isinstance(child.tag, str):
-            stack.append((child, iter(child), position))
-            position += len(child.text or "")
-        else:
+    def _children(self, parent) -> None:
+        """The spans of parent's child elements: its text, then each child's text and tail, in order (the text
+        of comments and PIs is not the page's)."""
+        position = self.spans[parent][0] + len(parent.text or "")
+        for child in parent:
+            if child.tag.__class__ is str:
+                end = position + len(_STRING(child))
+                self.spans[child] = (position, end)
+                position = end
             position += len(child.tail or "")
-    return spans
 
 
 class _Occurrences:
@@ -308,7 +350,7 @@ class Segmenter:
     # --- bookkeeping ---
 
     def visible(self, el) -> bool:
-        return el in self.m.stats
+        return el in self.m.order
 
     def add(self, carrier, role: str, measured=None) -> None:
         self.carriers[carrier] = role
@@ -519,7 +561,7 @@ class Segmenter:
             if el is not self.body and footer_line(own) and not self.inside_landmark(el):
                 hits.append(el)
             for child in el:
-                if child in self.m.stats and carries_footer(child):
+                if child in self.m.order and carries_footer(child):
                     stack.append(child)
         hits.sort(key=self.order)
         hit_positions = [self.order(hit) for hit in hits]
@@ -531,7 +573,7 @@ class Segmenter:
                 blocks[block] += 1
         if not blocks:
             for el in reversed(self.m.sequence):
-                if self.m.stats[el].text >= 10 and el is not self.body and _hinted(el, _FOOTER_WORDS) \
+                if self.m[el].text >= 10 and el is not self.body and _hinted(el, _FOOTER_WORDS) \
                         and not self.inside_landmark(el) and not self.holds_landmark(el):
                     block = self.footer_block(el)
                     blocks[block if block is not None else el] = 1
@@ -591,7 +633,7 @@ class Segmenter:
         """size() of what parent shows before its child (its measured children that come first)."""
         before = 0
         for sibling in child.itersiblings(preceding=True):
-            if sibling in self.m.stats:
+            if sibling in self.m.order:
                 before += self.size(sibling)
         return before
 
@@ -648,8 +690,8 @@ class Segmenter:
             measured = self.measured[carrier]
             if role in ("navigation", "search") and measured in m.order:
                 cover(measured)
-        for el in m.sequence:
-            if m.stats[el].links < 2 or el is self.body or self.is_landmark(el):
+        for el, links in zip(m.sequence, m.links):
+            if links < 2 or el is self.body or self.is_landmark(el):
                 continue
             if covered[m.order[el]] or self.holds_landmark(el):
                 continue
