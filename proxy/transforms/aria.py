@@ -155,7 +155,7 @@ _LANDMARK_TAGS = ("header", "footer", "nav", "main", "aside", "section", "form")
 _ROLES = etree.XPath("descendant-or-self::*/@role")
 
 
-MAIN_LANDMARK = etree.XPath("//main | //*[@role='main']")
+MAIN_LANDMARK = etree.XPath("//main | //*/@role[.='main']/..")  # (attribute axis: no predicate on every element)
 _FEW_LANDMARKS = 200
 
 

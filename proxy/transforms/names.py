@@ -64,6 +64,7 @@ _FIELD_HINTS = [
     (re.compile(r"date|time|riqi", re.I), "日期"),
 ]
 # Preselected in C: images without alt (or only whitespace), links and areas without any text.
+_LINK_HREFS = etree.XPath("descendant::a/@href")  # (each value knows its link: getparent())
 _UNNAMED_IMAGES = etree.XPath(".//img[not(@alt) or (@alt != '' and normalize-space(@alt) = '')]")
 _TEXTLESS_LINKS = etree.XPath(".//a[@href][not(normalize-space(translate(., '\u00a0\u3000\u200b', '   ')))]"
                               " | .//area[@href]")
@@ -183,7 +184,7 @@ class _NamesRun:
         self.site = site_name(doc)
         mains = MAIN_LANDMARK(doc.root)
         main = self.main = mains[0] if mains else None
-        self.href_text: dict[str, str] | None = None  # same_href_texts, built on first use
+        self.links_by_href: dict[str, list] | None = None  # same_href_text, built on first use
         # (The test holds main, not self: a reference cycle through the run would keep its element proxies
         # alive past the page, and lxml frees proxies of a discarded tree one whole-tree walk each.)
         self.main_around = NearestAbove(lambda el: el is main)  # (for in_content)
@@ -297,16 +298,20 @@ class _NamesRun:
 
     # --- links ---
 
-    def same_href_texts(self) -> dict[str, str]:
-        if self.href_text is None:
-            self.href_text = {}
-            for link in iter_elements(self.doc.body, "a"):
-                href = (link.get("href") or "").strip()
-                if href and not href.startswith(("#", "javascript:")) and href not in self.href_text:
-                    text = squash("".join(link.itertext()))
-                    if text:
-                        self.href_text[href] = text[:40]
-        return self.href_text
+    def same_href_text(self, href: str) -> str | None:
+        """The text (40 characters) of the first link to href that has text.  The links are grouped by
+        address once (names never change a page's text); only the asked addresses' links are read."""
+        if self.links_by_href is None:
+            self.links_by_href = {}
+            for value in _LINK_HREFS(self.doc.body):
+                address = value.strip()
+                if address and not address.startswith(("#", "javascript:")):
+                    self.links_by_href.setdefault(address, []).append(value.getparent())
+        for link in self.links_by_href.get(href, ()):
+            text = squash("".join(link.itertext()))
+            if text:
+                return text[:40]
+        return None
 
     def link_name(self, link, img=None) -> str:
         """A name for a link that has none: title, same-address link text, what the address or image says."""
@@ -317,7 +322,7 @@ class _NamesRun:
         if img is not None and self.site and _LOGO.search(" ".join(((src or "").rsplit("/", 1)[-1],
                                                                     img.get("class") or "", img.get("id") or ""))):
             return self.site  # the logo names the site (and usually links to its home page)
-        same = self.same_href_texts().get(href) if href else None
+        same = self.same_href_text(href) if href else None
         if same:
             return same
         hint = hint_for(href, src, link.get("class"), link.get("id"), img.get("class") if img is not None else None)
