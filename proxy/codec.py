@@ -28,6 +28,7 @@ as much as the bytes so far allow and never raises.
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import re
 import zlib
@@ -253,6 +254,7 @@ def compress(body: bytes, coding: str) -> bytes:
     raise ValueError(coding)
 
 
+@functools.lru_cache(maxsize=1024)  # asked on every request; browsers send a handful of distinct values
 def accepted_upstream_encodings(client_accept: str | None) -> str:
     """What we let the upstream send: the client's codings that we can also undo, so any HTML is rewritable."""
     ours = []

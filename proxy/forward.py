@@ -9,6 +9,7 @@ that fail to decode) streams through byte for byte with its headers, minus hop-b
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -80,6 +81,10 @@ class MalformedHost(web.HTTPBadRequest):
             content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
+# Every request's Host is parsed: a bounded memo (readers send a few distinct values; Authority is immutable).
+_parse_authority = functools.lru_cache(maxsize=1024)(Authority.parse)
+
+
 def public_host_header(request: web.Request, settings: Settings) -> Authority:
     """The host[:port] the reader used to reach us, validated and normalised (see urls.Authority): what
     is matched against public_hosts and, once matched, sent on as X-Forwarded-Host and used as the page's
@@ -89,7 +94,7 @@ def public_host_header(request: web.Request, settings: Settings) -> Authority:
     else:
         values = request.headers.getall("Host", [])
         value = values[0] if len(values) == 1 else ""  # none, or two that disagree about who we are
-    authority = Authority.parse(value)
+    authority = _parse_authority(value)
     if authority is None:
         raise MalformedHost(value)
     return authority
@@ -119,12 +124,15 @@ def is_navigation(request: web.Request) -> bool:
 
 def fetched_by_script(request: web.Request) -> bool:
     """XHR/fetch: what comes back goes into a page already rewritten, by the page's own script."""
-    return request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest" \
-        or request.headers.get("Sec-Fetch-Dest") == "empty"
+    return _fetched_by_script(request.headers)
 
 
-# Per-request storage: what a revalidation record of this request is keyed on (its digest is made only when
-# a record may exist or is made).
+def _fetched_by_script(headers) -> bool:
+    return headers.get("X-Requested-With", "").lower() == "xmlhttprequest" or headers.get("Sec-Fetch-Dest") == "empty"
+
+
+# Per-request storage: what a revalidation record of this request is keyed on (the key itself, and its digest,
+# are made only when a record may exist or is made).
 REVALIDATION_INPUTS = web.RequestKey("revalidation_inputs", tuple)
 # A 304 updates the stored response's headers, except those that describe the body we already hold.
 _NOT_FROM_304 = {"content-length", "content-encoding", "content-type", "transfer-encoding", "content-range"}
@@ -223,7 +231,7 @@ class Proxy:
         if header_bytes > settings.limits.request_headers_bytes:
             log.info("request headers of %d bytes refused (limits.request_headers_bytes %d)", header_bytes,
                      settings.limits.request_headers_bytes)
-            self.metrics.responses.labels("refused-headers").inc()
+            self.metrics.response("refused-headers")
             return self.own_page(431, pages.bad_request("请求头过大。"), Modes())
         host_header = public_host_header(request, settings)
         host = settings.host_for(host_header)
@@ -264,7 +272,6 @@ class Proxy:
         upstream_url = URL(settings.upstream_origin + path_qs, encoded=True)
         remembered = self.ask_if_changed(request, route, upstream_url, headers, body, f"{scheme}://{host_header}")
 
-        started = time.monotonic()
         try:
             upstream = await self.client.request(
                 request.method, upstream_url, headers=headers, data=body, allow_redirects=False)
@@ -299,13 +306,13 @@ class Proxy:
                                  upstream_url)
         try:
             return await self.respond(request, route, upstream, upstream_url, links, host_header, scheme, suffix,
-                                      own_etag_asked, started)
+                                      own_etag_asked)
         finally:
             upstream.release()
 
     async def respond(self, request, route: Route, upstream: aiohttp.ClientResponse, upstream_url: URL,
-                      links: UpstreamLinks, host_header: str, scheme: str, suffix: str, own_etag_asked: bool,
-                      started: float) -> web.StreamResponse:
+                      links: UpstreamLinks, host_header: str, scheme: str, suffix: str,
+                      own_etag_asked: bool) -> web.StreamResponse:
         settings = self.settings
         headers = strip_hop_by_hop(upstream.headers)
         rewrite_response_headers(headers, links=links, request_url=upstream_url, public_host=host_header,
@@ -317,8 +324,7 @@ class Proxy:
                 headers["ETag"] = transformed_etag(headers["ETag"], suffix)
             add_vary(headers, *self.page_vary(route))
 
-        page_rules = self.page_rules(upstream_url)
-        kind = self.decide(request, upstream, route, page_rules)
+        kind = self.decide(request, upstream, route, upstream_url)
         if kind is None:
             if _is_html_type(upstream.headers.get("Content-Type", "")) and upstream.status not in (206, 304):
                 # HEAD of a page: describe what GET would send (UTF-8, our ETag, length unknown, same Vary).
@@ -331,8 +337,9 @@ class Proxy:
                     add_vary(headers, *self.page_vary(route))
                 elif route.from_cookie_or_host:
                     add_vary(headers, "Cookie")
-            self.metrics.responses.labels("stream").inc()
+            self.metrics.response("stream")
             return await self.stream(request, upstream, headers, b"")
+        page_rules = self.page_rules(upstream_url)  # (not needed for what streams through: most requests)
 
         # 5. decode: read the body up to the limit; anything larger streams through untouched.
         limit = {"json": settings.limits.json_max_bytes, "css": settings.limits.css_max_bytes}.get(
@@ -340,7 +347,7 @@ class Proxy:
         if upstream.content_length is not None and upstream.content_length > limit:
             log.warning("%s: HTML of %d bytes over html_max_bytes; streamed untransformed", upstream_url,
                         upstream.content_length)
-            self.metrics.responses.labels("stream-oversize").inc()
+            self.metrics.response("stream-oversize")
             return await self.stream(request, upstream, headers, b"")
         taken = 0
         try:
@@ -349,7 +356,7 @@ class Proxy:
                 first = await upstream.content.readany()
                 prefix = codec.decompress_prefix(first, upstream.headers.get("Content-Encoding"), 1024)
                 if not _HTML_SIGNATURE.match(prefix[:1024]):
-                    self.metrics.responses.labels("stream").inc()
+                    self.metrics.response("stream")
                     return await self.stream(request, upstream, headers, first)
             else:
                 first = b""
@@ -364,11 +371,11 @@ class Proxy:
             if not complete:
                 if len(raw) > limit:
                     log.warning("%s: HTML over html_max_bytes (%d); streamed untransformed", upstream_url, limit)
-                    self.metrics.responses.labels("stream-oversize").inc()
+                    self.metrics.response("stream-oversize")
                 else:
                     log.warning("%s: %d bytes of HTML already held for rewriting (limits.transform_memory_bytes); "
                                 "streamed untransformed", upstream_url, self.memory.held)
-                    self.metrics.responses.labels("stream-memory").inc()
+                    self.metrics.response("stream-memory")
                 return await self.stream(request, upstream, headers, raw)
             return await self.rewrite(request, route, upstream, upstream_url, headers, kind, raw, limit, page_rules,
                                       host_header, scheme, suffix)
@@ -399,11 +406,11 @@ class Proxy:
             entry, out, used, hit = await self.cache.get_or_render(key, coding, render, keep)
         except PassThrough as reason:
             log.log(reason.level, "%s: %s; sent untransformed", upstream_url, reason)
-            self.metrics.responses.labels(reason.outcome).inc()
+            self.metrics.response(reason.outcome)
             return await self.stream(request, upstream, headers, raw)
         except Exception:  # a page we cannot rewrite still reaches the reader, exactly as sent
             log.exception("%s: transform failed; sent untransformed", upstream_url)
-            self.metrics.responses.labels("passthrough-error").inc()
+            self.metrics.response("passthrough-error")
             return await self.stream(request, upstream, headers, raw)
         if not hit:
             self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
@@ -433,7 +440,7 @@ class Proxy:
             add_vary(headers, *self.page_vary(route))
         else:
             add_vary(headers, "Accept-Encoding", *(["Cookie"] if route.from_cookie_or_host else []))
-        self.metrics.responses.labels("fragment" if entry.fragment else "transformed").inc()
+        self.metrics.response("fragment" if entry.fragment else "transformed")
         return web.Response(status=status, reason=reason, headers=headers, body=out)
 
     # --- revalidation: a repeat view costs the upstream a 304 and us a cache hit ---
@@ -448,20 +455,26 @@ class Proxy:
                 name in headers for name in ("If-None-Match", "If-Modified-Since", "If-Match", "Range")):
             return None
         url = str(upstream_url)
-        request[REVALIDATION_INPUTS] = inputs = (
-            "revalidate", url, route.modes.canonical(), route.prefix, public_origin,
-            request.headers.get("Sec-Fetch-Dest", ""), str(fetched_by_script(request)), headers.get("Cookie", ""),
-            headers.get("Authorization", ""), headers.get("Accept-Encoding", ""), headers.get("Accept-Language", ""),
-            f"{self.variant_key}|{self.rules.version}")
+        # What the record's key is made of, put together only when a record may exist (below) or is made
+        # (rewrite): a binary streamed through needs neither.  The headers are not changed until then.
+        request[REVALIDATION_INPUTS] = parts = (request.headers, route, url, public_origin, headers, self.rules.version)
         if not self.revalidations.may_have(url):  # (most requests: images, scripts, pages seen the first time)
             return None
-        remembered = self.revalidations.get(cache_key(*inputs))
+        remembered = self.revalidations.get(cache_key(*self.revalidation_inputs(parts)))
         if remembered is None or remembered.entry_key not in self.cache.entries:
             return None
         headers.update(remembered.validators)
         return remembered
 
-    def remember(self, inputs: tuple, entry_key: bytes, upstream: aiohttp.ClientResponse, keep: bool) -> None:
+    def revalidation_inputs(self, parts: tuple) -> tuple:
+        reader_headers, route, url, public_origin, headers, rules_version = parts
+        return ("revalidate", url, route.modes.canonical(), route.prefix, public_origin,
+                reader_headers.get("Sec-Fetch-Dest", ""), str(_fetched_by_script(reader_headers)),
+                headers.get("Cookie", ""), headers.get("Authorization", ""), headers.get("Accept-Encoding", ""),
+                headers.get("Accept-Language", ""), f"{self.variant_key}|{rules_version}")
+
+    def remember(self, parts: tuple, entry_key: bytes, upstream: aiohttp.ClientResponse, keep: bool) -> None:
+        inputs = self.revalidation_inputs(parts)
         revalidation_key = cache_key(*inputs)
         validators = validators_of(upstream.headers)
         if not keep or upstream.status != 200 or not validators or "Set-Cookie" in upstream.headers \
@@ -565,7 +578,7 @@ class Proxy:
         return self.pipeline.render(text, page)
 
     def decide(self, request: web.Request, upstream: aiohttp.ClientResponse, route: Route,
-               rules: PageRules) -> str | None:
+               upstream_url: URL) -> str | None:
         """'html' to transform, 'sniff' to look at the bytes first, 'json' for rule-listed JSON in trad
         mode, None to stream through."""
         if request.method == "HEAD" or upstream.status in (204, 206, 304) or upstream.status < 200:
@@ -578,8 +591,8 @@ class Proxy:
             # Pages size text in px and fade text with opacity in their stylesheets: elder mode enlarges
             # the text there, contrast mode makes it opaque.
             return "css"
-        if route.modes.trad is not None and rules.trad.json and _is_json_type(content_type) \
-                and path_matches(upstream.url.path, rules.trad.json):
+        if route.modes.trad is not None and _is_json_type(content_type) \
+                and path_matches(upstream.url.path, self.page_rules(upstream_url).trad.json):
             return "json"
         if content_type.split(";")[0].strip().lower() in _SNIFFABLE_TYPES and "Content-Disposition" not in upstream.headers \
                 and _PAGE_LIKE_PATH.search(upstream.url.path):
@@ -623,10 +636,16 @@ class Proxy:
         if upstream.content_length is not None and "Content-Length" in headers:
             response.content_length = upstream.content_length
         try:
+            with_body = request.method != "HEAD" and upstream.status not in (204, 304)
+            # What of the body came in with the upstream's headers (all of a small file, usually) goes out in one
+            # write with our headers: one send, and one wake-up of the reader, instead of two.  With nothing
+            # arrived yet the headers go at once, as before (a stream whose first bytes come later: SSE, polls).
+            first = already_read or (upstream.content.read_nowait() if with_body else b"")
+            response._send_headers_immediately = not first  # aiohttp's own switch (web.Response turns it off)
             await response.prepare(request)
-            if request.method != "HEAD" and upstream.status not in (204, 304):
-                if already_read:
-                    await self.send(response, already_read)
+            if with_body:
+                if first:
+                    await self.send(response, first)
                 # iter_any: whatever has arrived, in one write (fewer, larger writes than fixed chunks).
                 async for chunk in upstream.content.iter_any():
                     await self.send(response, chunk)

@@ -1,6 +1,7 @@
 """Header handling for both directions: hop-by-hop removal, forwarding headers, cookies, ETags, Vary."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 
@@ -28,12 +29,21 @@ FORWARDING = frozenset({
 PATH_OVERRIDES = frozenset({"x-original-url", "x-rewrite-url"})
 
 
-def strip_hop_by_hop(headers: CIMultiDictProxy | CIMultiDict) -> CIMultiDict:
-    named = {token.strip().lower() for value in headers.getall("Connection", []) for token in value.split(",")}
+# What never goes to the upstream from anyone: hop-by-hop fields and path overrides; from a peer that is not a
+# trusted front, the forwarding fields too.  One set per case, so each header is looked up once.
+_NOT_FORWARDED_TRUSTED = HOP_BY_HOP | PATH_OVERRIDES
+_NOT_FORWARDED = HOP_BY_HOP | PATH_OVERRIDES | FORWARDING
+
+
+def strip_hop_by_hop(headers: CIMultiDictProxy | CIMultiDict, drop: frozenset[str] = HOP_BY_HOP) -> CIMultiDict:
+    """A copy without the hop-by-hop fields, those the Connection field names, any Proxy-* field, and the
+    (lower-case) names in `drop`."""
+    if "Connection" in headers:
+        drop = drop | {token.strip().lower() for value in headers.getall("Connection") for token in value.split(",")}
     out = CIMultiDict()
     for key, value in headers.items():
         lower = key.lower()
-        if lower in HOP_BY_HOP or lower in named or lower.startswith("proxy-"):
+        if lower in drop or lower.startswith("proxy-"):
             continue
         out.add(key, value)
     return out
@@ -49,9 +59,7 @@ def upstream_request_headers(incoming: CIMultiDictProxy, *, peer: str | None, tr
     as nginx and Apache add none by default: portals read X-Forwarded-*, and one that prefers Forwarded
     would then see only what a trusted front sent, or nothing, never a client's forgery.
     """
-    headers = strip_hop_by_hop(incoming)
-    for name in PATH_OVERRIDES | (frozenset() if trusted_peer else FORWARDING):
-        headers.popall(name, None)
+    headers = strip_hop_by_hop(incoming, _NOT_FORWARDED_TRUSTED if trusted_peer else _NOT_FORWARDED)
     headers["Host"] = upstream_host
     headers["Accept-Encoding"] = accept_encoding
     # Only a trusted front (load balancer) may tell us who the client was; anyone else could forge it.
@@ -136,6 +144,7 @@ def rewrite_response_headers(headers: CIMultiDict, *, links: UpstreamLinks, requ
 
 # --- ETags: one representation per mode set ---------------------------------------------------------
 
+@functools.lru_cache(maxsize=1024)  # asked on every request, for a few variants (modes x rules versions)
 def etag_suffix(variant_key: str) -> str:
     """A short tag for 'this proxy build, these rules, these modes': part of every transformed ETag."""
     return "a11y-" + hashlib.sha1(variant_key.encode()).hexdigest()[:10]

@@ -50,6 +50,16 @@ class Metrics:
                                         "page's scripts, to Traditional) by result (ok, refused, too-large, bad)",
                                         ["result"], registry=self.registry)
 
+        self._outcomes: dict[str, object] = {}
+
+    def response(self, outcome: str) -> None:
+        """Count one proxied response by outcome.  The labelled child is looked up once per outcome (labels()
+        takes a lock and builds a key each time), and only when first used, as labels() would."""
+        child = self._outcomes.get(outcome)
+        if child is None:
+            child = self._outcomes[outcome] = self.responses.labels(outcome)
+        child.inc()
+
     def exposition(self) -> tuple[bytes, str]:
         if _multiprocess():  # the whole server: every worker's values, summed
             from prometheus_client import multiprocess

@@ -97,17 +97,23 @@ class Settings:
     metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     log_format: str = "text"  # text | json (one object per line: see proxy/logs.py)
 
-    @property
+    # Asked on every request: worked out once per Settings (frozen, so the answers never change; a
+    # cached_property writes the instance's __dict__ directly, which a frozen dataclass allows).
+    @functools.cached_property
     def upstream_origin(self) -> str:
         return str(self.upstream.origin())
 
-    def upstream_hosts(self) -> set[str]:
+    def upstream_hosts(self) -> frozenset[str]:
         """Host[:port] forms that count as 'the upstream' when seen in absolute URLs."""
+        return self._upstream_hosts
+
+    @functools.cached_property
+    def _upstream_hosts(self) -> frozenset[str]:
         hosts = {self.upstream.host or ""}
         if self.upstream.explicit_port:
             hosts = {f"{self.upstream.host}:{self.upstream.port}"}
         hosts.update(a.lower() for a in self.upstream_aliases)
-        return {h.lower() for h in hosts}
+        return frozenset(h.lower() for h in hosts)
 
     def host_for(self, host: Authority | str | None) -> PublicHost | None:
         """The configured public host a validated Host (urls.Authority) names, matched by name whatever the
@@ -117,13 +123,19 @@ class Settings:
         name = host.name if host is not None else ""
         if not name:
             return None
-        for public in self.public_hosts:
-            if _host_name(public.name) == name:
-                return public
-        if not self.public_hosts and name in _LOOPBACK_NAMES | {_host_name(self.listen_host)}:
+        return self._hosts_by_name.get(name)
+
+    @functools.cached_property
+    def _hosts_by_name(self) -> dict[str, PublicHost]:
+        """Name -> public host, as host_for matches them (the first entry of a name wins)."""
+        if not self.public_hosts:
             # Unconfigured: answer only to loopback names, so a fresh install is never an open relay.
-            return PublicHost(name)
-        return None
+            return {name: PublicHost(name) for name in _LOOPBACK_NAMES | {_host_name(self.listen_host)} if name}
+        found: dict[str, PublicHost] = {}
+        for public in self.public_hosts:
+            found.setdefault(_host_name(public.name), public)
+        found.pop("", None)
+        return found
 
     def is_trusted(self, peer: str | None) -> bool:
         return _in_networks(peer, self.trusted_proxies)

@@ -635,3 +635,26 @@ async def test_pages_in_frames_get_no_toolbar_and_a_distinct_main(site, http):
     assert 'id="a11y-proxy-toolbar"' in top and 'id="a11y-proxy-toolbar"' not in framed
     assert "/xxgk/a.html" in framed.split('role="main"', 1)[1].split(">", 1)[0] or \
         'aria-label="/xxgk/a.html"' in framed or "（/xxgk/a.html）" in framed
+
+
+async def test_streamed_headers_are_not_held_for_a_late_body(serve, proxy, http):
+    """What passes through goes out with the first bytes that came with the upstream's headers, in one write;
+    a body that has not started yet (server-sent events, long polls) must not hold the headers back."""
+    released = asyncio.Event()
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        await released.wait()  # the first event only once the reader has seen the headers
+        await response.write(b"data: 1\n\n")
+        return response
+
+    upstream = web.Application()
+    upstream.router.add_get("/events", events)
+    proxied = await proxy(await serve(upstream))
+    async with asyncio.timeout(10):
+        async with http.get(proxied + "/events") as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == "text/event-stream"
+            released.set()
+            assert await response.content.readline() == b"data: 1\n"
