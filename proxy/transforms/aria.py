@@ -335,15 +335,9 @@ class Stat:
 _EMPTY = Stat()
 
 
-def _shown(child) -> bool:
-    """A child element that renders (fast path: most elements carry no attribute that could hide them)."""
-    tag = child.tag
-    if tag.__class__ is not str or tag in _NOT_RENDERED:
-        return False
-    get = child.get
-    if get("style") is None and get("hidden") is None and get("aria-hidden") is None and tag != "input":
-        return True
-    return not hidden(child)
+# Elements that hidden() could find hidden by their own markup (the attributes and the one tag it reads).
+_MAY_HIDE = etree.XPath("descendant-or-self::*/@style/.. | descendant-or-self::*/@hidden/.. | "
+                        "descendant-or-self::*/@aria-hidden/.. | descendant-or-self::input")
 
 
 class Measure:
@@ -365,10 +359,12 @@ class Measure:
         # Visible characters of each element's text and its children's tails (whitespace does not count).
         own: list[int] = [len(text.translate(_WS)) if text and text.strip(_ASCII_SPACE) else 0]
         in_link: list[bool] = [False]
-        links: list[int] = [0]
-        media: list[int] = [0]
-        frames: list[int] = [0]
-        ws, space, get_order = _WS, _ASCII_SPACE, order.get
+        links: list[int] = []  # the elements (by document order) that are a link, a medium, a frame: few
+        media: list[int] = []
+        frames: list[int] = []
+        # Elements whose own attributes could hide them (one attribute-axis query: most have none to look at).
+        may_hide = set(_MAY_HIDE(root))
+        ws, space, get_order, not_rendered = _WS, _ASCII_SPACE, order.get, _NOT_RENDERED
         nodes = root.iter()  # every node in document order, walked by libxml2 (hidden ones told apart below)
         next(nodes)
         for node in nodes:
@@ -381,31 +377,29 @@ class Measure:
             tag = node.tag
             if tag.__class__ is not str:  # a comment or PI: only its tail is text
                 continue
-            if not _shown(node):  # hidden: its subtree is left out (its nodes have no measured parent)
-                continue
+            if tag in not_rendered or node in may_hide and hidden(node):
+                continue  # its subtree is left out (its nodes have no measured parent)
             index = len(sequence)
             order[node] = index
             sequence.append(node)
             parents.append(parent_index)
-            link = medium = frame = 0
             linked = in_link[parent_index]
             if tag == "a" or tag == "area":
                 if node.get("href") is not None:
-                    link = 1
+                    links.append(index)
                     linked = True
             elif tag in _MEDIA:
                 if tag == "img":
                     alt = node.get("alt")
-                    medium = 0 if alt is not None and not alt.strip() else 1
+                    if alt is None or alt.strip():
+                        media.append(index)
                 else:
-                    medium = 1
-                    frame = 1 if tag in ("iframe", "frame") else 0
+                    media.append(index)
+                    if tag == "iframe" or tag == "frame":
+                        frames.append(index)
             text = node.text
             own.append(len(text.translate(ws)) if text and text.strip(space) else 0)
             in_link.append(linked)
-            links.append(link)
-            media.append(medium)
-            frames.append(frame)
         ends = list(range(len(sequence)))  # the last descendant of each: from the last element up
         for index in range(len(sequence) - 1, 0, -1):
             parent_index = parents[index]
@@ -419,15 +413,24 @@ class Measure:
             running = list(accumulate(values))
             return list(map(sub, map(running.__getitem__, ends), [0] + running[:-1]))
 
+        def counts(indexes: list[int]) -> list[int]:
+            """Each element's subtree count of the given elements."""
+            if not indexes:
+                return [0] * len(sequence)
+            ones = [0] * len(sequence)
+            for index in indexes:
+                ones[index] = 1
+            return totals(ones)
+
         self.order = order
         self.sequence = sequence
         self.end = dict(zip(sequence, ends))
         self.through = through  # characters up to and including each element's own, in document order
         self.text = list(map(sub, map(through.__getitem__, ends), before))  # (by document order, like those below)
         self.link_text = totals([o if linked else 0 for o, linked in zip(own, in_link)])
-        self.links = totals(links)
-        self.media = totals(media)
-        self.frames = totals(frames)
+        self.links = counts(links)
+        self.media = counts(media)
+        self.frames = counts(frames)
         self._stats: dict = {}
 
     def text_through(self, el) -> int:

@@ -256,6 +256,9 @@ def _heading_name(el) -> bool:
     return 2 <= len(text) <= 20
 
 
+_WITH_CLASS_OR_ID = etree.XPath("descendant-or-self::*/@class/.. | descendant-or-self::*/@id/..")  # (in document order)
+
+
 def _titled_name(el) -> bool:
     """An element whose class or id says title, with text that can name the block it is in (heading_label)."""
     if el.tag == "a" or not _TITLE_CLASS.search(" ".join((el.get("class") or "", el.get("id") or ""))):
@@ -266,21 +269,33 @@ def _titled_name(el) -> bool:
 
 class _FirstInside:
     """The first element in a subtree (document order, the subtree's root included) that passes a test.
-    What each walk learns is kept for every element it went through, so asking about each of a thousand
-    nested boxes costs one walk of the page, not a walk per box.  Boxes the repairs add never pass."""
+    Only candidates (a cheap preselection, in document order) can pass; they are tested when first needed,
+    once.  Every element of the tree is numbered in document order up front, so a subtree's candidates are
+    found by binary search: asking about each of a thousand nested boxes costs no walk.  Boxes the repairs
+    add later never pass: asked about, they answer for what they hold."""
 
-    def __init__(self, test):
+    def __init__(self, order: dict, candidates, test):
+        """order: every element of the tree -> its place in document order."""
         self.test = test
-        self.known: dict = {}  # element -> the first element in its subtree that passes, or None
+        self.order = order
+        self.candidates = list(candidates)
+        self.positions = [self.order[el] for el in self.candidates]
+        self.passes: dict = {}  # candidate -> test(candidate), once asked
+        self.last_numbered: dict = {}  # element -> _last_numbered(element), once asked
 
     def __call__(self, root):
-        known = self.known
-        if root not in known:
-            if self.test(root):
-                known[root] = root
-            else:
-                self._walk(root)
-        return known[root]
+        start = self.order.get(root)
+        if start is None:
+            return self.below(root)  # a box made after the numbering
+        end = self.order[self._last_numbered(root)]
+        for index in range(bisect_left(self.positions, start), bisect_right(self.positions, end)):
+            candidate = self.candidates[index]
+            passes = self.passes.get(candidate)
+            if passes is None:
+                passes = self.passes[candidate] = self.test(candidate)
+            if passes:
+                return candidate
+        return None
 
     def below(self, el):
         """The first element strictly inside el that passes."""
@@ -291,32 +306,43 @@ class _FirstInside:
                     return found
         return None
 
-    def _walk(self, root) -> None:
-        """Depth first, children in order, without recursion (pages nest thousands deep), to the first hit."""
-        known, test = self.known, self.test
-        path = [(root, iter(root))]  # the elements being looked through, each with the children left to see
-        while path:
-            el, children = path[-1]
-            found = None
-            for child in children:
-                if not isinstance(child.tag, str):
-                    continue
-                if child not in known:
-                    if not test(child):
-                        path.append((child, iter(child)))
-                        break  # look through the child first
-                    known[child] = child
-                found = known[child]
-                if found is not None:
-                    break
-            else:
-                known[el] = None  # nothing in el's subtree passes
-                path.pop()
-                continue
-            if found is not None:
-                for el, _ in path:
-                    known[el] = found
-                return
+    def _last_numbered(self, root):
+        """The last numbered element of root's subtree in document order (root is numbered): its last
+        descendant, or, where that is a box made later, the numbered element before it.  Every element on the
+        way down (root's last child, its last child...) has the same one: kept for each, so nested blocks cost
+        one walk down, not one each."""
+        known = self.last_numbered
+        chain = [root]
+        while chain[-1] not in known:
+            child = _last_child(chain[-1])
+            if child is None:
+                break
+            chain.append(child)
+        el = known.get(chain[-1], chain[-1])
+        while el not in self.order:
+            previous = el.getprevious()
+            while previous is not None and previous.tag.__class__ is not str:
+                previous = previous.getprevious()
+            el = _last_descendant(previous) if previous is not None else el.getparent()
+        for member in chain:
+            known[member] = el
+        return el
+
+
+def _last_child(el):
+    """el's last child element, or None."""
+    child = el[-1] if len(el) else None
+    while child is not None and child.tag.__class__ is not str:  # (a comment or PI)
+        child = child.getprevious()
+    return child
+
+
+def _last_descendant(el):
+    """The last element in el's subtree in document order (el itself when it holds none)."""
+    child = _last_child(el)
+    while child is not None:
+        el, child = child, _last_child(child)
+    return el
 
 
 class Segmenter:
@@ -344,8 +370,8 @@ class Segmenter:
         self.main_span = (0, 0)  # document order of main's first and last element
         self._home_links: list[int] | None = None
         self._holders: dict[str, set] = {}
-        self.first_heading = _FirstInside(_heading_name)  # (for heading_label)
-        self.first_titled = _FirstInside(_titled_name)
+        self._first_heading: _FirstInside | None = None  # (for heading_label, made on first use)
+        self._first_titled: _FirstInside | None = None
 
     # --- bookkeeping ---
 
@@ -1111,10 +1137,14 @@ class Segmenter:
     def heading_label(self, el) -> str | None:
         """A name for el from inside it: its first heading of 2-20 characters, else the first element below it
         whose class or id says title (tit, hd, bt...) with 2-12 characters."""
-        heading = self.first_heading(el)
+        if self._first_heading is None:
+            order = {el: index for index, el in enumerate(self.body.iter(etree.Element))}
+            self._first_heading = _FirstInside(order, self.body.iter(*HEADINGS), _heading_name)
+            self._first_titled = _FirstInside(order, _WITH_CLASS_OR_ID(self.body), _titled_name)
+        heading = self._first_heading(el)
         if heading is not None:
             return text_of(heading, 30)
-        titled = self.first_titled.below(el)
+        titled = self._first_titled.below(el)
         return text_of(titled, 30) if titled is not None else None
 
 
