@@ -31,6 +31,7 @@ METRICS = web.AppKey("metrics", Metrics)
 PROXY = web.AppKey("proxy", Proxy)
 DEBUG_PROXY = web.AppKey("debug_proxy", Proxy)  # the same proxy with the debug view's pipeline
 CLIENT = web.AppKey("client", aiohttp.ClientSession)
+WEBSOCKET_CLIENT = web.AppKey("websocket_client", aiohttp.ClientSession)  # the same pool, with trace hooks
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 RULES = web.AppKey("rules", RulesStore)
 RULES_WATCH = web.AppKey("rules_watch", asyncio.Task)
@@ -96,21 +97,28 @@ async def _start_client(app: web.Application) -> None:
     timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect,
                                     sock_read=timeouts.read)
     connector = aiohttp.TCPConnector(limit=settings.limits.upstream_connections, ttl_dns_cache=60)
-    client = aiohttp.ClientSession(
-        connector=connector, timeout=timeout, auto_decompress=False,  # bytes pass through as the upstream sent them
-        cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to each reader, never to the proxy
-        # aiohttp reads a response ahead until twice read_bufsize is buffered: that is the read-ahead that
-        # lets a response up to response_buffer_bytes free its upstream connection before a slow reader takes it.
-        read_bufsize=max(64 * 1024, settings.limits.response_buffer_bytes // 2),
-        skip_auto_headers=("User-Agent",), trust_env=False,
-        trace_configs=[logs.trace_config()])  # the upstream's status, for the request's access line
+
+    def session(**more) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=connector, timeout=timeout, auto_decompress=False,  # bytes pass through as the upstream sent them
+            cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to each reader, never to the proxy
+            # aiohttp reads a response ahead until twice read_bufsize is buffered: that is the read-ahead that lets
+            # a response up to response_buffer_bytes free its upstream connection before a slow reader takes it.
+            read_bufsize=max(64 * 1024, settings.limits.response_buffer_bytes // 2),
+            skip_auto_headers=("User-Agent",), trust_env=False, **more)
+
+    # Proxied requests note the upstream's status for the access line themselves (Proxy.ask_upstream: tracing
+    # would cost every request); WebSocket handshakes, on the same connection pool, through the trace hooks.
+    client = session()
     app[CLIENT] = client
+    app[WEBSOCKET_CLIENT] = session(connector_owner=False, trace_configs=[logs.trace_config()])
     # Threads, not only one per core: a page that runs up to its time budget must not hold up small pages.
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2)), thread_name_prefix="pipeline")
     variant_key = hashlib.sha1(f"{__version__}|{settings}".encode()).hexdigest()
-    app[PROXY] = Proxy(settings, app[PIPELINE], client, app[METRICS], app[RULES], variant_key, app[EXECUTOR])
+    app[PROXY] = Proxy(settings, app[PIPELINE], client, app[METRICS], app[RULES], variant_key, app[EXECUTOR],
+                       app[WEBSOCKET_CLIENT])
     app[DEBUG_PROXY] = Proxy(settings, build_debug_pipeline(settings), client, app[METRICS], app[RULES],
-                             variant_key + "-debug", app[EXECUTOR])
+                             variant_key + "-debug", app[EXECUTOR], app[WEBSOCKET_CLIENT])
 
 
 async def _quiet_accept_errors(app: web.Application) -> None:
@@ -164,6 +172,7 @@ async def _stop_watching_rules(app: web.Application) -> None:
 
 
 async def _close_client(app: web.Application) -> None:
+    await app[WEBSOCKET_CLIENT].close()  # (the pool is the other session's, closed with it)
     await app[CLIENT].close()
     app[EXECUTOR].shutdown(wait=False, cancel_futures=True)
 

@@ -209,10 +209,12 @@ def resolve_route(request: web.Request, settings: Settings, host: PublicHost) ->
 
 class Proxy:
     def __init__(self, settings: Settings, pipeline: Pipeline, client: aiohttp.ClientSession, metrics: Metrics,
-                 rules: RulesStore, variant_key: str, executor=None):
+                 rules: RulesStore, variant_key: str, executor=None,
+                 websocket_client: aiohttp.ClientSession | None = None):
         self.settings = settings
         self.pipeline = pipeline
         self.client = client
+        self.websocket_client = websocket_client or client
         self.metrics = metrics
         self.rules = rules
         self.variant_key = variant_key  # proxy version + settings: with the rules version, part of every ETag
@@ -256,7 +258,7 @@ class Proxy:
             headers = handshake_headers(headers, public_origin=f"{scheme}://{host_header}",
                                         upstream_origin=settings.upstream_origin)
             upstream_url = URL(settings.upstream_origin + route.path_qs, encoded=True)
-            return await websocket_relay(request, self.client, upstream_url, headers, self.metrics)
+            return await websocket_relay(request, self.websocket_client, upstream_url, headers, self.metrics)
         own_etag_asked = "If-None-Match" in headers and "a11y-" in headers["If-None-Match"]
         if "If-None-Match" in headers:
             value = upstream_if_none_match(headers.pop("If-None-Match"), suffix)
@@ -273,8 +275,7 @@ class Proxy:
         remembered = self.ask_if_changed(request, route, upstream_url, headers, body, f"{scheme}://{host_header}")
 
         try:
-            upstream = await self.client.request(
-                request.method, upstream_url, headers=headers, data=body, allow_redirects=False)
+            upstream = await self.ask_upstream(request.method, upstream_url, headers, body)
             if remembered is not None:
                 self.metrics.cache_revalidations.labels(str(upstream.status)).inc()
                 if upstream.status == 304:  # the page we rewrote last time is still the page: a cache hit
@@ -289,8 +290,7 @@ class Proxy:
                     upstream.release()  # evicted meanwhile: ask again, without the condition
                     for name in remembered.validators:
                         headers.popall(name, None)
-                    upstream = await self.client.request(
-                        request.method, upstream_url, headers=headers, data=body, allow_redirects=False)
+                    upstream = await self.ask_upstream(request.method, upstream_url, headers, body)
         except ClientTooSlow:
             return self.client_too_slow(request, route)
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
@@ -309,6 +309,18 @@ class Proxy:
                                       own_etag_asked)
         finally:
             upstream.release()
+
+    async def ask_upstream(self, method: str, url: URL, headers: CIMultiDict, body) -> aiohttp.ClientResponse:
+        """One upstream request; its status (or the exception's name) goes to the request's access line.
+        Noted here rather than through the session's trace hooks: tracing costs every request ~10% of a
+        pass-through's CPU (Trace objects and four signals).  WebSocket handshakes keep the hooks (app.py)."""
+        try:
+            upstream = await self.client.request(method, url, headers=headers, data=body, allow_redirects=False)
+        except BaseException as exc:  # as aiohttp's on_request_exception: any way the request failed
+            logs.note(upstream_error=type(exc).__name__)
+            raise
+        logs.note(upstream_status=upstream.status)
+        return upstream
 
     async def respond(self, request, route: Route, upstream: aiohttp.ClientResponse, upstream_url: URL,
                       links: UpstreamLinks, host_header: str, scheme: str, suffix: str,
