@@ -21,6 +21,7 @@ nor the element's own meaning.  Finally every landmark role/name pair is made un
 """
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left, bisect_right, insort
 
@@ -151,12 +152,13 @@ class _Occurrences:
 
 
 _TOKENS = re.compile(r"[\s_\-]+")
-_HEADER_WORDS = {"header", "head", "top", "banner", "masthead", "logo", "topbar", "tophead", "pagehead",
-                 "siteheader", "hd", "toper", "headers", "heads", "headbox", "topbox", "top_pic"}
-_FOOTER_WORDS = {"footer", "foot", "bottom", "copyright", "copy", "bq", "banquan", "ft", "footers", "footbox",
-                 "bottombox", "wzbs"}
-_NAV_WORDS = {"nav", "navs", "navbar", "menu", "menus", "daohang", "dh", "lanmu", "subnav", "mainnav", "topnav",
-              "sidenav", "leftnav", "navigation", "submenu", "mainmenu", "channel", "column", "menubar"}
+_HEADER_WORDS = frozenset({"header", "head", "top", "banner", "masthead", "logo", "topbar", "tophead", "pagehead",
+                           "siteheader", "hd", "toper", "headers", "heads", "headbox", "topbox", "top_pic"})
+_FOOTER_WORDS = frozenset({"footer", "foot", "bottom", "copyright", "copy", "bq", "banquan", "ft", "footers",
+                           "footbox", "bottombox", "wzbs"})
+_NAV_WORDS = frozenset({"nav", "navs", "navbar", "menu", "menus", "daohang", "dh", "lanmu", "subnav", "mainnav",
+                        "topnav", "sidenav", "leftnav", "navigation", "submenu", "mainmenu", "channel", "column",
+                        "menubar"})
 _BREADCRUMB = re.compile(r"bread|crumb|curmb|location|position|weizhi|dqwz|current|^path|navpath|local", re.I)
 _BREADCRUMB_TEXT = re.compile(r"^(?:当前位置|您的位置|你的位置|您现在的位置|你现在的位置|您当前的位置|所在位置|现在位置|位置)\s*[：:]?")
 _LOGO = re.compile(r"logo|biaoshi", re.I)
@@ -182,16 +184,22 @@ def first_text(el, size: int = 12) -> str:
     return out
 
 
-def _words(el) -> set[str]:
+def _hinted(el, words: frozenset[str]) -> bool:
+    """Does el's id or class say one of words (or a word that starts with one: navbar2, footer_box)?"""
     names = (el.get("id") or "") + " " + (el.get("class") or "")
-    return {w.lower() for w in _TOKENS.split(names) if w} if names != " " else set()
+    if len(names) > 200:  # (a hostile page's megabyte classes are not kept)
+        return _names_hint.__wrapped__(names, words)
+    return _names_hint(names, words)
 
 
-def _hinted(el, words: set[str]) -> bool:
-    tokens = _words(el)
+@functools.lru_cache(maxsize=4096)
+def _names_hint(names: str, words: frozenset[str]) -> bool:
+    """(Cached, for short names only: a page repeats its ids and classes, each asked about several times.)"""
+    tokens = {w.lower() for w in _TOKENS.split(names) if w} if names != " " else set()
     if tokens & words:
         return True
-    return any(t.rstrip("0123456789") in words or t.startswith(tuple(words)) and len(t) <= 12 for t in tokens)
+    prefixes = tuple(words)
+    return any(t.rstrip("0123456789") in words or t.startswith(prefixes) and len(t) <= 12 for t in tokens)
 
 
 class Landmarks(RepairTransform):
@@ -256,6 +264,7 @@ def _heading_name(el) -> bool:
     return 2 <= len(text) <= 20
 
 
+_MAYBE_HOME = etree.XPath("descendant::a[contains(., '首') and contains(., '页')]")  # (home_links reads these)
 _WITH_CLASS_OR_ID = etree.XPath("descendant-or-self::*/@class/.. | descendant-or-self::*/@id/..")  # (in document order)
 
 
@@ -774,7 +783,7 @@ class Segmenter:
     def home_links(self) -> list[int]:
         """Document-order positions of the links that say 首页 (a menu with one is the site's main menu)."""
         if self._home_links is None:
-            self._home_links = [self.m.order[a] for a in self.body.iter("a") if a in self.m.order and
+            self._home_links = [self.m.order[a] for a in _MAYBE_HOME(self.body) if a in self.m.order and
                                 "".join("".join(a.itertext()).split()) in ("首页", "网站首页", "回到首页", "返回首页")]
         return self._home_links
 
