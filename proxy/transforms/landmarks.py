@@ -90,9 +90,6 @@ def footer_line(text: str) -> bool:
     return any(key in text for key in _FOOTER_KEYS) and FOOTER_TEXT.search(text) is not None
 
 
-_STRING = etree.XPath("string()")  # the text of a subtree, as etree.tostring(method="text") joins it
-
-
 class _FooterText:
     """footer_line() of any element's text (its text nodes, as etree.tostring(method="text") joins them), from
     one scan of the page's text: each element's text is a slice of it, and a footer line (a key, and a match
@@ -129,7 +126,7 @@ class _FooterText:
         position = self.spans[parent][0] + len(parent.text or "")
         for child in parent:
             if child.tag.__class__ is str:
-                end = position + len(_STRING(child))
+                end = position + len(etree.tostring(child, method="text", encoding="unicode", with_tail=False))
                 self.spans[child] = (position, end)
                 position = end
             position += len(child.tail or "")
