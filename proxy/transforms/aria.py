@@ -243,7 +243,10 @@ def own_parts(table, tags: tuple[str, ...]) -> Iterator:
 
 _DISPLAY_NONE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!\s*important\s*)?(?:;|$)",
                            re.I)
-_WS = str.maketrans("", "", " \t\n\r\f\v\xa0\u3000\u200b\ufeff")
+# What does not count as a visible character.  Counted as runs with a regex: str.translate with a deletion
+# table looks every character up in a dict (0.88 ms for the 22,700 characters of a 100 KB page's texts, 0.30
+# this way).
+_WS_RUNS = re.compile("[ \t\n\r\f\v\xa0\u3000\u200b\ufeff]+")
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
 _ASCII_SPACE = " \t\n\r\f\v"
 
@@ -263,7 +266,7 @@ def hidden(el) -> bool:
 
 def chars(text: str | None) -> int:
     """Visible characters of a text (whitespace does not count)."""
-    return len(text.translate(_WS)) if text else 0
+    return len(text) - sum(map(len, _WS_RUNS.findall(text))) if text else 0
 
 
 def squash(text: str | None) -> str:
@@ -357,14 +360,14 @@ class Measure:
         parents: list[int] = [-1]
         text = root.text
         # Visible characters of each element's text and its children's tails (whitespace does not count).
-        own: list[int] = [len(text.translate(_WS)) if text and text.strip(_ASCII_SPACE) else 0]
+        own: list[int] = [chars(text) if text and text.strip(_ASCII_SPACE) else 0]
         in_link: list[bool] = [False]
         links: list[int] = []  # the elements (by document order) that are a link, a medium, a frame: few
         media: list[int] = []
         frames: list[int] = []
         # Elements whose own attributes could hide them (one attribute-axis query: most have none to look at).
         may_hide = set(_MAY_HIDE(root))
-        ws, space, get_order, not_rendered = _WS, _ASCII_SPACE, order.get, _NOT_RENDERED
+        space, get_order, not_rendered = _ASCII_SPACE, order.get, _NOT_RENDERED
         nodes = root.iter()  # every node in document order, walked by libxml2 (hidden ones told apart below)
         next(nodes)
         for node in nodes:
@@ -373,7 +376,7 @@ class Measure:
                 continue
             tail = node.tail
             if tail and tail.strip(space):  # (most tails are line breaks and indents: no need to count)
-                own[parent_index] += len(tail.translate(ws))
+                own[parent_index] += chars(tail)
             tag = node.tag
             if tag.__class__ is not str:  # a comment or PI: only its tail is text
                 continue
@@ -398,7 +401,7 @@ class Measure:
                     if tag == "iframe" or tag == "frame":
                         frames.append(index)
             text = node.text
-            own.append(len(text.translate(ws)) if text and text.strip(space) else 0)
+            own.append(chars(text) if text and text.strip(space) else 0)
             in_link.append(linked)
         ends = list(range(len(sequence)))  # the last descendant of each: from the last element up
         for index in range(len(sequence) - 1, 0, -1):
