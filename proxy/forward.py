@@ -254,7 +254,9 @@ class Proxy:
             public_scheme=scheme, public_host=host_header, upstream_host=settings.upstream.raw_authority,
             accept_encoding=codec.accepted_upstream_encodings(request.headers.get("Accept-Encoding")),
             cookie_name=settings.cookie_name, request_id=logs.current_request_id())
-        if is_websocket_upgrade(request):  # live chat and the like: relayed message by message, as they are
+        # Live chat and the like: relayed message by message, as they are.  (No Upgrade field, no handshake:
+        # the common case is answered without parsing Connection.)
+        if "Upgrade" in request.headers and is_websocket_upgrade(request):
             headers = handshake_headers(headers, public_origin=f"{scheme}://{host_header}",
                                         upstream_origin=settings.upstream_origin)
             upstream_url = URL(settings.upstream_origin + route.path_qs, encoded=True)
@@ -659,8 +661,9 @@ class Proxy:
                 if first:
                     await self.send(response, first)
                 # iter_any: whatever has arrived, in one write (fewer, larger writes than fixed chunks).
-                async for chunk in upstream.content.iter_any():
-                    await self.send(response, chunk)
+                if not upstream.content.is_eof():  # (a whole body that came in with the headers was `first`)
+                    async for chunk in upstream.content.iter_any():
+                        await self.send(response, chunk)
             await response.write_eof()
         except (ConnectionError, aiohttp.ClientConnectionResetError):
             # The reader went away (closed the tab, cancelled a download): nothing left to do.

@@ -16,9 +16,9 @@ import contextvars
 import json
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -51,7 +51,7 @@ def request_id_for(request: web.Request, trusted: bool) -> str:
         given = request.headers.get(HEADER, "").strip()
         if _VALID_ID.match(given):
             return given
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)  # 128 random bits, 32 hex digits (uuid4().hex cost several times more)
 
 
 def request_id_middleware(is_trusted):
