@@ -1153,7 +1153,6 @@ class Segmenter:
         titled = self._first_titled.below(el)
         return text_of(titled, 30) if titled is not None else None
 
-
     def unique_names(self) -> None:
         """Every landmark role/name pair once (axe landmark-unique): name the unnamed, number repeats."""
         by_role: dict[str, list] = {}
