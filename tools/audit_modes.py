@@ -11,8 +11,9 @@ the elder-mode figures (font sizes, clipping, horizontal scroll) and axe counts,
 
 A second pass of its own (Playwright, the same Chromium, 1280 x 900) counts overlapping text with
 tools/text_overlap.js: pairs of line boxes (Range.getClientRects of each visible text node) from different
-text nodes that overlap by more than 30% of the smaller one, upstream and in each mode, and prints them as
-a second table with the new pairs (mode minus upstream); --screenshots writes a full-page PNG of each.
+text nodes that overlap by more than 30% of the smaller one, and text nodes partly cut off by a box that clips
+them, upstream and in each mode, and prints them as two more tables with what is new (mode minus upstream);
+--screenshots writes a full-page PNG of each.
 --elder-steps adds every elder step (elder-125, elder, elder-175, elder-200); --layout-only skips audit.py.
 Loopback only; every process it starts is stopped at the end.
 """
@@ -146,19 +147,23 @@ def measure_layout(urls: list[str], screenshots: str | None) -> list[dict]:
 
 
 def print_overlap_table(results: list[dict], group: int, modes: list[str]) -> None:
-    """Overlap pairs per page: upstream, then each mode with its new pairs (mode minus upstream)."""
-    print("| page | upstream | " + " | ".join(modes) + " | new pairs |")
-    print("| --- | ---: | " + " | ".join("---:" for _ in modes) + " | ---: |")
-    total = 0
-    for index in range(0, len(results), group):
-        chunk = results[index:index + group]
-        name = re.sub(r"^.*/", "", chunk[0]["url"])
-        counts = [result.get("pairs") for result in chunk]
-        new = [max(0, count - counts[0]) for count in counts[1:] if count is not None and counts[0] is not None]
-        total += sum(new)
-        cells = ["error" if count is None else str(count) for count in counts]
-        print(f"| {name} | " + " | ".join(cells) + f" | {' / '.join(map(str, new))} |")
-    print(f"\nnew overlapping pairs, all pages and modes: {total}")
+    """Overlap pairs, then clipped text nodes, per page: upstream, each mode, and what is new (mode minus
+    upstream, per mode)."""
+    for key, title in (("pairs", "overlapping pairs"), ("clipped", "clipped text nodes")):
+        print(f"{title}:\n")
+        print("| page | upstream | " + " | ".join(modes) + " | new |")
+        print("| --- | ---: | " + " | ".join("---:" for _ in modes) + " | ---: |")
+        total = 0
+        for index in range(0, len(results), group):
+            chunk = results[index:index + group]
+            name = re.sub(r"^.*/", "", chunk[0]["url"])
+            counts = [result.get(key) for result in chunk]
+            new = [max(0, count - counts[0]) if count is not None and counts[0] is not None else "-"
+                   for count in counts[1:]]
+            total += sum(n for n in new if n != "-")
+            cells = ["error" if count is None else str(count) for count in counts]
+            print(f"| {name} | " + " | ".join(cells) + f" | {' / '.join(map(str, new))} |")
+        print(f"\nnew {title}, all pages and modes: {total}\n")
 
 
 def print_table(results: list[dict], group: int, modes: list[str]) -> None:
