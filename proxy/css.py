@@ -5,6 +5,15 @@ stylesheets, <style> blocks and style attributes) is scaled here by the step's f
 for body text.  Absolute sizes (px, pt, keywords) are computed; relative ones (em, %, rem, calc) are
 left to inherit the scaled sizes and wrapped in max(..., floor) so nested small text cannot sink
 below the floor.  Fixed heights become minimum heights, so enlarged text is never clipped.
+
+Larger text needs more room: the page may grow longer, but text must never run into other text.
+`white-space: nowrap` becomes `normal` in a box that hides its overflow (a one-line title beside a floated
+date wraps beside it instead of running under it or being cut).  Absolutely positioned boxes in stylesheets
+that are shown as they are (no negative offset, no negative or overlay z-index, no transform, not hidden or
+clipped) are put back in the flow (`position: static` on a row of its own): a row of header links or a search
+box pinned at fixed offsets cannot push what follows down when its text grows, so it would grow over it.
+A rule for images and other boxes alike ("img, .btn {height: 30px}") is repeated for the other boxes alone,
+their height relaxed.
 """
 from __future__ import annotations
 
@@ -158,6 +167,38 @@ def _rewrite_chunk(chunk: list, scale: Scale, replaced: bool) -> list:
     return chunk
 
 
+# One line that hides what does not fit (a list title beside its floated date): enlarged, the line no longer
+# fits and runs under the date, or is cut.  Such a box may wrap instead (and grows: its height is a minimum).
+_NOWRAP = re.compile(r"(?<![\w-])(white-space[ \t\n]*:[ \t\n]*)nowrap(?![\w-])", re.I)
+_HIDES_OVERFLOW = re.compile(r"(?<![\w-])(?:overflow(?:-x)?\s*:\s*(?:hidden|clip)|text-overflow\s*:\s*ellipsis)", re.I)
+
+
+def _unwrapped(text: str) -> str:
+    """white-space:nowrap made normal in a declaration list that hides its overflow (see above)."""
+    if "nowrap" not in text or _HIDES_OVERFLOW.search(text) is None:  # (str.find first: a fast scan)
+        return text
+    return _NOWRAP.sub(r"\1normal", text)
+
+
+# Absolutely positioned boxes that are shown where they are: not hidden (display:none, visibility:hidden,
+# clip, opacity:0), not pushed off or tucked behind (a negative offset or z-index), not laid over the page on
+# purpose (a z-index of 100 or more: overlays, pop-ups, menus), not centred on themselves (a transform would
+# shift them once in the flow).  The rest keep their position.
+_ABSOLUTE = re.compile(r"(?<![\w-])(position[ \t\n]*:[ \t\n]*)absolute(?![\w-])", re.I)
+_KEEPS_POSITION = re.compile(
+    r"(?<![\w-])(?:display\s*:\s*none|visibility\s*:\s*hidden|clip(?:-path)?\s*:|opacity\s*:\s*0*(?:\.0*)?(?![.\d])"
+    r"|z-index\s*:\s*(?:-|[1-9][0-9]{2})|(?:top|left|right|bottom|inset)\s*:\s*-|transform\s*:)", re.I)
+
+
+def _unpinned(text: str) -> str:
+    """A declaration list with position:absolute made static where the box is shown as it is (see above)."""
+    if "absolute" not in text or _ABSOLUTE.search(text) is None or _KEEPS_POSITION.search(text):
+        return text
+    new = _ABSOLUTE.sub(r"\1static", text)
+    # On a row of its own, as it sat above the flow: not squeezed into what floats beside it leave.
+    return new + ("clear:both" if new.rstrip().endswith(";") else ";clear:both") if new != text else text
+
+
 def _is_fixed_length(value: list) -> bool:
     significant = [t for t in value if not _is_space(t)]
     _split_important(significant)
@@ -166,6 +207,7 @@ def _is_fixed_length(value: list) -> bool:
 
 
 def rewrite_style_attribute(text: str, scale: Scale, tag: str) -> str:
+    text = _unwrapped(text)  # (not _unpinned: a style attribute's position is mostly a script's)
     return _rewrite_declarations(text, scale, tag in _REPLACED, None)
 
 
@@ -221,13 +263,15 @@ def _rewrite_plain_declaration(chunk: str, scale: Scale, replaced: bool) -> str 
     if parts is None:
         return None
     name = parts.group(2).lower()
-    if name not in ("font-size", "height", "max-height"):
+    if name not in ("font-size", "height", "max-height", "white-space", "position"):
         return None
     size = _PLAIN_SIZE.fullmatch(parts.group(4))
     if size is None:
         return None
     number, unit, ident, important = size.groups()
     unit = unit.lower() if unit else None
+    if name in ("position", "white-space"):
+        return chunk  # (done, where they should be, on the whole list: _unpinned, _unwrapped)
     if name != "font-size":  # a fixed height: one positive absolute length
         if replaced or number is None or unit not in _ABSOLUTE_UNITS or not float(number) > 0:
             return chunk
@@ -331,13 +375,29 @@ def rewrite_stylesheet(text: str, scale: Scale | None, rewrite_url: UrlRewriter 
                 continue  # a stray '}': browsers ignore it, and so do we
             kind, content_start, nested, prelude = stack.pop()
             content = text[content_start:position]
-            if kind == "declarations" and not nested and (
-                    (scale is not None and _INTERESTING.search(content)) or
-                    (rewrite_url is not None and "url(" in content.lower())):
-                replaced = bool(_REPLACED_SELECTOR.search(prelude.lower()))
-                new = _rewrite_declarations(content, scale, replaced, rewrite_url)
-                if new != content:
-                    edits.append((content_start, position, new))
+            declarations = kind == "declarations" and not nested
+            if declarations:
+                laid_out = content
+                if scale is not None:  # (str.find first, a fast scan: the regexes only where the values are)
+                    if "absolute" in content:
+                        laid_out = _unpinned(laid_out)
+                    if "nowrap" in content:
+                        laid_out = _unwrapped(laid_out)
+                sizes = scale is not None and _INTERESTING.search(content)
+                rewrite = sizes or (rewrite_url is not None and "url(" in content.lower())
+                if rewrite or laid_out != content:
+                    # (a block whose only change is in its layout is not tokenized)
+                    replaced, others = _replaced_selectors(prelude) if sizes else (False, "")
+                    new = _rewrite_declarations(laid_out, scale, replaced, rewrite_url) if rewrite else laid_out
+                    if new != content:
+                        edits.append((content_start, position, new))
+                    if replaced and others:
+                        # "img, .btn {height:30px}": the image keeps its box, the button must grow with its text,
+                        # so the block is repeated for the other selectors alone, heights relaxed.
+                        relaxed = _rewrite_declarations(laid_out, scale, False, rewrite_url)
+                        if relaxed != new:  # (and the fixed height itself undone for them)
+                            undo = "height:auto !important" if "important" in content.lower() else "height:auto"
+                            edits.append((position + 1, position + 1, f"\n{others}{{{relaxed};{undo}}}"))
             elif kind == "at-declarations" and rewrite_url is not None and "url(" in content.lower():
                 new = _rewrite_declarations(content, None, True, rewrite_url)
                 if new != content:
@@ -374,6 +434,25 @@ _TO_BRACE_OR_SEMICOLON = re.compile(rf"(?:[^{{}};/\"']++|{_SKIPPED})*+", re.S)
 _TO_BRACE = re.compile(rf"(?:[^{{}}/\"']++|{_SKIPPED})*+", re.S)
 _INTERESTING = re.compile(r"(?<![\w-])(font-size|font|height|max-height)\s*:", re.I)
 _REPLACED_SELECTOR = re.compile(r"(^|[\s>+~,(])(" + "|".join(_REPLACED) + r")\b")
+_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
+_SELECTOR_COMMA = re.compile(r",(?![^()\[\]]*[)\]])")  # (not inside :is(...) or [...])
+_SUBJECT_TAG = re.compile(r"(?:^|[\s>+~])([A-Za-z][A-Za-z0-9]*)[^\s>+~]*\s*$")
+
+
+def _replaced_selectors(prelude: str) -> tuple[bool, str]:
+    """Does a rule style replaced content (an image, a frame, a field: the subject of one of its selectors), and
+    which of its selectors style something else ("" if none or all do)?"""
+    lowered = prelude.lower()
+    if not _REPLACED_SELECTOR.search(lowered):
+        return False, ""  # (the common case: no replaced element named anywhere)
+    replaced, others = False, []
+    for selector in _SELECTOR_COMMA.split(_COMMENT.sub(" ", prelude)):
+        subject = _SUBJECT_TAG.search(selector)
+        if subject and subject.group(1).lower() in _REPLACED:
+            replaced = True
+        elif selector.strip():
+            others.append(selector.strip())
+    return replaced, ",".join(others) if replaced else ""
 
 
 def _block_kind(prelude: str) -> str:

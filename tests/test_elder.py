@@ -52,6 +52,51 @@ def test_replaced_elements_keep_their_boxes():
     assert out == "img.logo{height:20px} .imgbox{min-height:20px} a img{height:9px}"
 
 
+def test_one_line_boxes_that_hide_overflow_may_wrap():
+    # A title beside a floated date, cut at the box's edge: enlarged, it must wrap rather than run under the date.
+    out = rewrite_stylesheet(".list li{height:28px;overflow:hidden;white-space:nowrap}", SCALE)
+    assert out == ".list li{min-height:28px;overflow:hidden;white-space:normal}"
+    out = rewrite_stylesheet(".t{text-overflow:ellipsis; white-space: nowrap !important}", SCALE)
+    assert out == ".t{text-overflow:ellipsis; white-space: normal !important}"
+    assert rewrite_style_attribute("white-space:nowrap;overflow:hidden", SCALE, "td") == \
+        "white-space:normal;overflow:hidden"
+    # nowrap alone (a menu item, a date) is kept: nothing of it is hidden, so it does not need to wrap.
+    assert rewrite_stylesheet(".nav li{float:left;white-space:nowrap}", SCALE) == ".nav li{float:left;white-space:nowrap}"
+
+
+def test_positioned_boxes_shown_as_they_are_go_back_in_the_flow():
+    out = rewrite_stylesheet(".top .links{position:absolute;left:10px;top:0;font-size:13px}", SCALE)
+    assert out == ".top .links{position:static;left:10px;top:0;font-size:24px;clear:both}"
+    assert rewrite_stylesheet(".s{position: absolute; right: 7%}", SCALE) == ".s{position: static; right: 7%;clear:both}"
+    kept = [".drop{position:absolute;top:29px;display:none}",  # a menu shown on hover
+            ".sr{position:absolute;clip:rect(0 0 0 0)}",  # visually hidden
+            ".off{position:absolute;left:-9999px}",  # parked off the page
+            ".bg{position:absolute;left:0;z-index:-1}",  # a background layer
+            ".pop{position:absolute;top:0;z-index:999}",  # laid over the page on purpose
+            ".mid{position:absolute;left:50%;transform:translateX(-50%)}",  # centred on itself
+            ".fade{position:absolute;top:0;opacity:0}",
+            ".fixed{position:fixed;top:0}", ".rel{position:relative;top:2px}"]
+    for css in kept:
+        assert rewrite_stylesheet(css, SCALE) == css
+    # A style attribute is mostly a script's (a loading layer, a tooltip placed where the mouse is): left alone.
+    assert rewrite_style_attribute("position:absolute;left:910px;top:406px", SCALE, "div") == \
+        "position:absolute;left:910px;top:406px"
+    assert rewrite_stylesheet(".a{position:absolute}", None) == ".a{position:absolute}"  # (URL rewriting only)
+
+
+def test_rule_for_images_and_boxes_alike_relaxes_the_boxes():
+    # The button keeps the field's fixed height at HEAD, so its wrapped text was cut off (issue 16).
+    out = rewrite_stylesheet(".s input,.s button{height:28px;overflow:hidden}", SCALE)
+    assert out == (".s input,.s button{height:28px;overflow:hidden}\n"
+                   ".s button{min-height:28px;overflow:hidden;height:auto}")
+    out = rewrite_stylesheet("/* a, b */ .logo li, .logo li img{height:120px !important}", SCALE)
+    assert out.endswith("\n.logo li{min-height:120px !important;height:auto !important}")
+    # The subject of a selector decides: an image's caption is not an image.
+    assert rewrite_stylesheet(".pic img + p{height:20px}", SCALE) == ".pic img + p{min-height:20px}"
+    assert rewrite_stylesheet("a img, img.logo{height:20px}", SCALE) == "a img, img.logo{height:20px}"
+    assert rewrite_stylesheet("img, .x{width:10px}", SCALE) == "img, .x{width:10px}"  # nothing to relax
+
+
 def test_stylesheet_keeps_everything_else():
     css = ('@charset "gbk";\n@import url(/css/b.css);\n/* keep me */\nbody{font-size:12px;*zoom:1;_height:1px;'
            'filter:alpha(opacity=50)}\n@media screen{.a{font-size:14px}}\n@font-face{font-family:x;src:url(f.woff)}\n'
