@@ -23,6 +23,7 @@ mode: each worker writes its values to a folder the supervisor made (and removes
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -48,12 +49,28 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+# The cyclic garbage collector's thresholds in a serving process (Python's defaults: 700, 10, 10).  A proxied
+# request leaves a few hundred container objects behind for a moment, all freed by reference counting; at 700 a
+# collection still ran every few requests (~3% of a streamed request's CPU), and every few seconds a full one
+# went over everything the worker had imported and built (~15 ms, in which no request moves).
+GC_THRESHOLDS = (7000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Once the application is built: what it built lives as long as the process, so it is set aside from
+    collections (gc.freeze) after one last collection, and collections run ten times less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run_worker(settings, sock: socket.socket | None = None, parent: int | None = None) -> None:
     """One proxy process: serve until SIGTERM/SIGINT, then drain in-flight requests and return.  With `sock`,
     on that listening socket (a supervisor's); else it binds the configured address itself."""
     from .app import create_app
 
     app = create_app(settings)
+    tune_gc()
     if parent is not None:
         app.on_startup.append(lambda app: _watch_parent(app, parent))
     where = {"sock": sock} if sock is not None else {"host": settings.listen_host, "port": settings.listen_port}
