@@ -171,12 +171,14 @@ def _rewrite_chunk(chunk: list, scale: Scale, replaced: bool) -> list:
 # fits and runs under the date, or is cut.  Such a box may wrap instead (and grows: its height is a minimum).
 _NOWRAP = re.compile(r"(?<![\w-])(white-space[ \t\n]*:[ \t\n]*)nowrap(?![\w-])", re.I)
 _HIDES_OVERFLOW = re.compile(r"(?<![\w-])(?:overflow(?:-x)?\s*:\s*(?:hidden|clip)|text-overflow\s*:\s*ellipsis)", re.I)
+# Visually hidden text (.sr-only: a 1px clipped box) keeps nowrap: wrapped, screen readers run its words together.
+_CLIPPED_AWAY = re.compile(r"(?<![\w-])clip(?:-path)?\s*:", re.I)
 
 
 def _unwrapped(text: str) -> str:
     """white-space:nowrap made normal in a declaration list that hides its overflow (see above)."""
-    if "nowrap" not in text or _HIDES_OVERFLOW.search(text) is None:  # (str.find first: a fast scan)
-        return text
+    if "nowrap" not in text or _HIDES_OVERFLOW.search(text) is None or _CLIPPED_AWAY.search(text):
+        return text  # (str.find first: a fast scan)
     return _NOWRAP.sub(r"\1normal", text)
 
 

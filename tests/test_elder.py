@@ -62,6 +62,9 @@ def test_one_line_boxes_that_hide_overflow_may_wrap():
         "white-space:normal;overflow:hidden"
     # nowrap alone (a menu item, a date) is kept: nothing of it is hidden, so it does not need to wrap.
     assert rewrite_stylesheet(".nav li{float:left;white-space:nowrap}", SCALE) == ".nav li{float:left;white-space:nowrap}"
+    # So is visually hidden text's (wrapped in its 1px box, screen readers run the words together).
+    sr_only = ".sr-only{position:absolute;width:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
+    assert rewrite_stylesheet(sr_only, SCALE) == sr_only
 
 
 def test_positioned_boxes_shown_as_they_are_go_back_in_the_flow():
