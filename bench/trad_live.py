@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import socket
 import statistics
 import sys
 import time
@@ -31,8 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
+from loopback import free_port, wait_until_listening  # noqa: E402
 
 # As trad-live.js sends it: a run of several text nodes is a list of them; a lone text or an attribute value a string.
 BATCH = ["示范市卫生健康委员会", ["心理", "发展咨询服务预约"], "每周三下午开放预约", "示范市民政局",
@@ -68,12 +69,6 @@ def large_texts(limit: int = 64 * 1024) -> list[str]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def proxy_main(port: int) -> None:
     import dataclasses
     import logging
@@ -87,17 +82,6 @@ def proxy_main(port: int) -> None:
     settings = dataclasses.replace(Settings(access_log=False), upstream=parse_upstream("http://www.shifan.gov.cn"),
                                    rules_dir=ROOT / "rules")
     web.run_app(create_app(settings), host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-async def wait_until_listening(port: int) -> None:
-    for _ in range(200):  # bounded: 10 s
-        try:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port} after 10 s")
 
 
 async def run_for(session: aiohttp.ClientSession, base: str, kind: str, body: bytes | None, seconds: float,

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import socket
 import statistics
 import sys
 import time
@@ -29,15 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
+from loopback import free_port, wait_until_listening  # noqa: E402
 from aiohttp import WSMsgType, web  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def upstream_main(port: int) -> None:
@@ -64,17 +59,6 @@ def proxy_main(port: int, upstream_port: int) -> None:
 
     settings = dataclasses.replace(Settings(access_log=False), upstream=parse_upstream(f"http://127.0.0.1:{upstream_port}"))
     web.run_app(create_app(settings), host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-async def wait_until_listening(port: int) -> None:
-    for _ in range(200):  # bounded: 10 s
-        try:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port} after 10 s")
 
 
 async def round_trips(session: aiohttp.ClientSession, url: str, count: int) -> dict:
