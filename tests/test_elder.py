@@ -87,6 +87,24 @@ def test_positioned_boxes_shown_as_they_are_go_back_in_the_flow():
     assert rewrite_stylesheet(".a{position:absolute}", None) == ".a{position:absolute}"  # (URL rewriting only)
 
 
+def test_one_line_menu_items_keep_their_words_whole():
+    # 110px held 信息公开 at 16px; at 32px the word broke in two: the width becomes a minimum, with room around.
+    out = rewrite_stylesheet(".nav a{float:left;display:block;width:110px;height:40px;line-height:40px}", SCALE)
+    assert out == (".nav a{float:left;display:block;min-width:110px;min-height:40px;line-height:40px;"
+                   "padding-left:.5em;padding-right:.5em}")
+    out = rewrite_stylesheet(".tab li{display:inline-block;width:90px;height:30px;line-height:30px;padding:0 4px}", SCALE)
+    assert out == ".tab li{display:inline-block;min-width:90px;min-height:30px;line-height:30px;padding:0 4px}"
+    kept = [".bar{width:1000px;height:30px;line-height:30px}",  # a block, not an item in a row: its width is layout
+            ".d{float:left;width:12px;height:12px;line-height:12px}",  # a dot, not a label
+            ".i{float:left;width:90px;height:30px;line-height:30px;background:url(i.png)}",  # an icon
+            ".s{float:left;width:90px;height:30px;line-height:30px;background-position:0 -30px}",  # a sprite
+            ".n{float:left;width:90px;height:30px;line-height:30px;border-radius:50%}",  # a badge
+            ".c{float:left;width:90px;/*height:30px;line-height:30px*/}",
+            "input.q{float:left;width:200px;height:30px;line-height:30px}"]  # a field
+    for css in kept:
+        assert "min-width" not in rewrite_stylesheet(css, SCALE), css
+
+
 def test_rule_for_images_and_boxes_alike_relaxes_the_boxes():
     # The button keeps the field's fixed height at HEAD, so its wrapped text was cut off (issue 16).
     out = rewrite_stylesheet(".s input,.s button{height:28px;overflow:hidden}", SCALE)

@@ -1,8 +1,8 @@
 """Elder mode's layout, in real Chromium at every step: larger text may make the page longer, but never makes text
 run into other text, cuts it off, or pulls a form's controls apart (issue 16).
 
-A fixture portal (tests/fixtures/elder_layout: a header link row pinned beside a floated menu, a search field and
-button in a fixed-width cell, fields and buttons sized in one rule, floated dates beside one-line titles in a
+A fixture portal (tests/fixtures/elder_layout: a header link row pinned beside a floated menu, a menu of fixed-width
+one-line items, a search field and button in a fixed-width cell, fields and buttons sized in one rule, floated dates beside one-line titles in a
 fixed-width list, a fixed-height title bar, a footer link row laid over its heading) and the demo portal's home
 page, each upstream and through the proxy at 125/150/175/200 %.  Overlapping text and clipped text are counted
 with tools/text_overlap.js, as tools/audit_modes.py counts them on the corpus.
@@ -60,6 +60,11 @@ def measure(tab, url: str, controls: list[tuple[str, str, str]]) -> dict:
     result = tab.evaluate(OVERLAP_JS)
     result["controls"] = tab.evaluate(CONTROLS, [list(c) for c in controls])
     result["scroll_width"] = tab.evaluate("document.documentElement.scrollWidth")
+    # Menu items whose words were broken over two lines (信息公/开): a word of the menu must stay whole.
+    result["broken_items"] = tab.evaluate("""() => [...document.querySelectorAll('#nav a, .nav a')].filter(a => {
+      const range = document.createRange(); range.selectNodeContents(a);
+      return new Set([...range.getClientRects()].filter(r => r.width >= 1).map(r => Math.round(r.top))).size > 1;
+    }).map(a => a.textContent)""")
     result["title_px"] = tab.evaluate("() => { const a = document.querySelector('#news a, .list a');"
                                       " return a ? parseFloat(getComputedStyle(a).fontSize) : 0; }")
     return result
@@ -89,6 +94,7 @@ def test_fixture_portal_text_never_collides_nor_is_cut(servers, tab):
         assert after["pairs"] == 0, (where, after["examples"])
         assert after["clipped"] == 0, (where, after["clippedExamples"])
         assert after["scroll_width"] <= 1280, (where, after["scroll_width"])
+        assert after["broken_items"] == [], (where, after["broken_items"])
         assert_controls_hold_together(after["controls"], where)
 
 
@@ -105,4 +111,5 @@ def test_demo_home_page_at_every_step(servers, tab):
         assert after["pairs"] == 0, (where, after["examples"])
         assert after["clipped"] <= before["clipped"], (where, after["clippedExamples"])
         assert after["scroll_width"] <= 1280, (where, after["scroll_width"])
+        assert after["broken_items"] == [], (where, after["broken_items"])
         assert_controls_hold_together(after["controls"], where)
