@@ -38,6 +38,9 @@ The rows
 5. cold full: /-/trad+elder/<page>?n=<run>-<thread>-<counter>, a new query string per request, so every
    request transforms (decode, parse, all transforms, serialize, Traditional conversion, UTF-8).
    "cold full, 1 conn" is the same with one connection: its p50 is the per-page latency target.
+Paired rounds: after the --workers 1 rows, nginx (row 1's, still running) and the pass-through (row 2) are measured
+again back to back, `--paired` times (3; 0 for none), the order alternating, and the median of the pairs' ratios is
+printed beside the target: on a shared machine rows 1 and 2, measured a minute apart, may see different loads.
 Rows 2-5 run against `python -m proxy serve --workers 1` (one process, serving directly), then 2, 4 and 5
 again against `--workers 2` (a supervisor and two worker processes on one port with SO_REUSEPORT). Each proxy
 is started on a free port, waited for on /-/health (and, for 2 workers, until both listen), stopped with
@@ -917,6 +920,26 @@ def measure_once(spec: RowSpec, server: Any, upstream: Any, load: Load, args: ar
     return row
 
 
+def paired_rounds(anchor: Nginx, proxy: Proxy, load: Load, args: argparse.Namespace) -> dict[str, Any]:
+    """Pass-through against nginx again, the two measured one right after the other, --paired times (the order
+    alternating): on a machine others use too, rows 1 and 2, a minute apart, can see different loads, and their
+    ratio moves with it; each pair here sees about the same.  Both are warm already (rows 1 and 2)."""
+    pairs = []
+    for index in range(args.paired):
+        servers = [("nginx", anchor), ("proxy", proxy)]
+        rps = {}
+        for name, server in servers if index % 2 == 0 else servers[::-1]:
+            measured = load.run(f"http://{HOST}:{server.port}{BINARY_PATH}", args.duration, args.connections, False)
+            rps[name] = measured.rps if measured.requests and not measured.errors else math.nan
+        pairs.append({"nginx_rps": rps["nginx"], "proxy_rps": rps["proxy"],
+                      "ratio": pt._ratio(rps["proxy"], rps["nginx"])})
+        print(f"  paired round {index + 1}: nginx {rps['nginx']:9.1f} req/s, pass-through w1 {rps['proxy']:9.1f} req/s"
+              f" ({pairs[-1]['ratio']:.3f})", flush=True)
+    ratios = [p["ratio"] for p in pairs if not math.isnan(p["ratio"])]
+    return {"pairs": pairs, "median_ratio": statistics.median(ratios) if ratios else math.nan,
+            "min_ratio": min(ratios, default=math.nan), "max_ratio": max(ratios, default=math.nan)}
+
+
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     began = time.monotonic()
     use_nginx = not args.no_nginx and os.access(NGINX, os.X_OK)
@@ -990,15 +1013,16 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
             full = f"/-/{FULL_MODES}{site.page_path}"
             rows = report["rows"]
-            if use_nginx:
-                with Nginx("nginx-anchor", tmp, args.nginx_workers, NGINX_ANCHOR,
-                           upstream_port=upstream.port) as anchor:
-                    anchor.start(BINARY_PATH)
-                    sanity_check_binary(anchor.port, "nginx proxy_pass", site)
-                    print(f"nginx proxy_pass on {HOST}:{anchor.port} (worker_processes {args.nginx_workers})")
-                    rows.append(measure(RowSpec("nginx_passthrough", "1 nginx proxy_pass, binary", "nginx",
-                                                BINARY_PATH), anchor, upstream, load, args, metrics=False,
-                                        retry_until=retry_until))
+            anchor = None
+            if use_nginx:  # kept running through the --workers 1 rows, for the paired rounds
+                anchor = stack.enter_context(Nginx("nginx-anchor", tmp, args.nginx_workers, NGINX_ANCHOR,
+                                                   upstream_port=upstream.port))
+                anchor.start(BINARY_PATH)
+                sanity_check_binary(anchor.port, "nginx proxy_pass", site)
+                print(f"nginx proxy_pass on {HOST}:{anchor.port} (worker_processes {args.nginx_workers})")
+                rows.append(measure(RowSpec("nginx_passthrough", "1 nginx proxy_pass, binary", "nginx",
+                                            BINARY_PATH), anchor, upstream, load, args, metrics=False,
+                                    retry_until=retry_until))
             for workers, specs in (
                     (1, [RowSpec("passthrough", "2 pass-through, binary", "w1", BINARY_PATH),
                          RowSpec("plain", "3 plain page", "w1", site.page_path),
@@ -1022,6 +1046,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                                             retry_until=retry_until))
                         if not proxy.alive():
                             raise BenchError(f"{proxy.name} exited during '{spec.label}'{_log_tail(proxy.log)}")
+                    if workers == 1 and anchor is not None and args.paired > 0:
+                        report["paired"] = paired_rounds(anchor, proxy, load, args)
             report["server_logs"] = summarize_logs(tmp)
     finally:
         report["elapsed_s"] = round(time.monotonic() - began, 1)
@@ -1173,6 +1199,11 @@ def print_report(report: dict[str, Any]) -> None:
           f"{_fmt(values['workers2_over_workers1_hot'])}, pass-through "
           f"{_fmt(values['workers2_over_workers1_passthrough'])}; plain/pass-through "
           f"{_fmt(values['plain_over_passthrough'])}; cold/hot {_fmt(values['cold_over_hot'])}")
+    paired = report.get("paired")
+    if paired:
+        print(f"pass-through w1/nginx in {len(paired['pairs'])} paired rounds (measured back to back, --paired): "
+              f"median {_fmt(paired['median_ratio'], 3)} (min {_fmt(paired['min_ratio'], 3)}, "
+              f"max {_fmt(paired['max_ratio'], 3)})")
     errors = sum(row["errors"] for row in report["rows"])
     if errors:
         print(f"note: {errors} request(s) failed or were not 200 (see the err column)")
@@ -1198,6 +1229,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-nginx", action="store_true", help="aiohttp upstream, no nginx row (as without nginx)")
     parser.add_argument("--no-rules", action="store_true", help="run the proxies without the repository's rules/")
     parser.add_argument("--skip-breakdown", action="store_true", help="skip the in-process render breakdown")
+    parser.add_argument("--paired", type=int, default=3, metavar="N",
+                        help="after the --workers 1 rows, measure nginx and the pass-through back to back N times, "
+                             "alternating, for a ratio less moved by other load (3; 0: none)")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="wait up to this long for the machine to be idle before starting (0)")
     parser.add_argument("--retries", type=int, default=1, help="measure a row again up to this many times when "
