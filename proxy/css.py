@@ -213,13 +213,16 @@ def _widened(text: str) -> str:
 
 
 # Absolutely positioned boxes that are shown where they are: not hidden (display:none, visibility:hidden,
-# clip, opacity:0), not pushed off or tucked behind (a negative offset or z-index), not laid over the page on
-# purpose (a z-index of 100 or more: overlays, pop-ups, menus), not centred on themselves (a transform would
-# shift them once in the flow).  The rest keep their position.
+# clip, opacity:0), not pushed off or tucked behind (a negative offset, margin or z-index), not laid over the
+# page on purpose (a z-index of 10 or more: overlays, pop-ups, drop-down menus), not centred on themselves (a
+# transform or negative margin would shift them once in the flow), not filling the box they sit in (height
+# 100%: overlays, responsive frames), not drawn by an image (url(): arrows, icons) and not decoration (:before,
+# :after) nor images, frames or fields (see rewrite_stylesheet).  The rest keep their position.
 _ABSOLUTE = re.compile(r"(?<![\w-])(position[ \t\n]*:[ \t\n]*)absolute(?![\w-])", re.I)
 _KEEPS_POSITION = re.compile(  # (on the lower-cased text: twice as fast as re.I)
     r"(?<![\w-])(?:display\s*:\s*none|visibility\s*:\s*hidden|clip(?:-path)?\s*:|opacity\s*:\s*0*(?:\.0*)?(?![.\d])"
-    r"|z-index\s*:\s*(?:-|[1-9][0-9]{2})|(?:top|left|right|bottom|inset)\s*:\s*-|transform\s*:)")
+    r"|z-index\s*:\s*(?:-|[1-9][0-9])|(?:top|left|right|bottom|inset|margin(?:-top|-left)?)\s*:\s*-|transform\s*:"
+    r"|height\s*:\s*100%|url\()")
 
 
 def _unpinned(text: str) -> str:
@@ -411,8 +414,10 @@ def rewrite_stylesheet(text: str, scale: Scale | None, rewrite_url: UrlRewriter 
             if declarations:
                 laid_out = content
                 if scale is not None:  # (str.find first, a fast scan: the regexes only where the values are)
-                    if "absolute" in content:
-                        laid_out = _unpinned(laid_out)
+                    if "absolute" in content and ":after" not in prelude and ":before" not in prelude:
+                        unpinned = _unpinned(laid_out)
+                        if unpinned is not laid_out and not _replaced_selectors(prelude)[0]:
+                            laid_out = unpinned
                     if "nowrap" in content:
                         laid_out = _unwrapped(laid_out)
                     if "line-height" in content:

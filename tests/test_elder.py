@@ -76,7 +76,13 @@ def test_positioned_boxes_shown_as_they_are_go_back_in_the_flow():
             ".off{position:absolute;left:-9999px}",  # parked off the page
             ".bg{position:absolute;left:0;z-index:-1}",  # a background layer
             ".pop{position:absolute;top:0;z-index:999}",  # laid over the page on purpose
+            ".suggest{position:absolute;top:54px;z-index:10}",  # a drop-down
             ".mid{position:absolute;left:50%;transform:translateX(-50%)}",  # centred on itself
+            ".play{position:absolute;left:50%;margin-left:-40px}",
+            ".cover{position:absolute;top:0;left:0;width:100%;height:100%}",  # filling its box
+            ".arrow{position:absolute;top:40%;background:url(a.png)}",  # drawn by an image
+            ".tit:before{content:\"\";position:absolute;left:0;top:8px;width:30px}",  # decoration
+            ".video iframe, .video .item{position:absolute;top:0}",  # a frame
             ".fade{position:absolute;top:0;opacity:0}",
             ".fixed{position:fixed;top:0}", ".rel{position:relative;top:2px}"]
     for css in kept:
