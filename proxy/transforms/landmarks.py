@@ -286,22 +286,37 @@ class _FirstInside:
         self.order = order
         self.candidates = list(candidates)
         self.positions = [self.order[el] for el in self.candidates]
-        self.passes: dict = {}  # candidate -> test(candidate), once asked
+        # For each candidate (by index), the index of the first one from it on that passes, once known: each
+        # candidate is tested at most once, and failed ones are jumped over (a thousand nested boxes, each
+        # asked about, do not each read through the same failing candidates).
+        self.next_passing: list[int | None] = [None] * len(self.candidates)
         self.last_numbered: dict = {}  # element -> _last_numbered(element), once asked
 
     def __call__(self, root):
         start = self.order.get(root)
         if start is None:
             return self.below(root)  # a box made after the numbering
-        end = self.order[self._last_numbered(root)]
-        for index in range(bisect_left(self.positions, start), bisect_right(self.positions, end)):
-            candidate = self.candidates[index]
-            passes = self.passes.get(candidate)
-            if passes is None:
-                passes = self.passes[candidate] = self.test(candidate)
-            if passes:
-                return candidate
+        index = self._first_passing(bisect_left(self.positions, start))
+        if index < len(self.candidates) and self.positions[index] <= self.order[self._last_numbered(root)]:
+            return self.candidates[index]
         return None
+
+    def _first_passing(self, index: int) -> int:
+        """The index of the first candidate from index on that passes (len(candidates) if none)."""
+        passed_over = []
+        while index < len(self.candidates):
+            known = self.next_passing[index]
+            if known is not None:
+                index = known
+                break
+            if self.test(self.candidates[index]):
+                self.next_passing[index] = index
+                break
+            passed_over.append(index)
+            index += 1
+        for failed in passed_over:
+            self.next_passing[failed] = index
+        return index
 
     def below(self, el):
         """The first element strictly inside el that passes."""
