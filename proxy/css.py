@@ -29,7 +29,11 @@ _KEYWORD_PX = {"xx-small": 9, "x-small": 10, "small": 13, "medium": 16, "large":
                "xx-large": 32, "xxx-large": 48}
 _ABSOLUTE_UNITS = {"px": 1.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4,
                    "q": 96 / 101.6}
+# Heights that do not grow with the lines of text inside: absolute lengths, and lengths in the font's size (2em
+# holds one line of 1.5 line height, not the two it wraps to).  Percentages and viewport units are layout's.
+_FONT_UNITS = {"em", "rem", "ex", "ch", "lh", "rlh", "cap", "ic"}
 _RELATIVE_UNITS = {"em", "rem", "ex", "ch", "%", "vw", "vh", "vmin", "vmax", "lh", "rlh", "cap", "ic"}
+_FIXED_HEIGHT_UNITS = set(_ABSOLUTE_UNITS) | _FONT_UNITS
 # HTML <font size=N> in px at the default size.
 FONT_SIZE_ATTRIBUTE_PX = {1: 10, 2: 13, 3: 16, 4: 18, 5: 24, 6: 32, 7: 48}
 # Selectors we must not relax heights on: replaced content keeps its box.
@@ -238,7 +242,7 @@ def _is_fixed_length(value: list) -> bool:
     significant = [t for t in value if not _is_space(t)]
     _split_important(significant)
     return len(significant) == 1 and significant[0].type == "dimension" and \
-        significant[0].lower_unit in _ABSOLUTE_UNITS and significant[0].value > 0
+        significant[0].lower_unit in _FIXED_HEIGHT_UNITS and significant[0].value > 0
 
 
 def rewrite_style_attribute(text: str, scale: Scale, tag: str) -> str:
@@ -308,7 +312,7 @@ def _rewrite_plain_declaration(chunk: str, scale: Scale, replaced: bool) -> str 
     if name in ("position", "white-space"):
         return chunk  # (done, where they should be, on the whole list: _unpinned, _unwrapped)
     if name != "font-size":  # a fixed height: one positive absolute length
-        if replaced or number is None or unit not in _ABSOLUTE_UNITS or not float(number) > 0:
+        if replaced or number is None or unit not in _FIXED_HEIGHT_UNITS or not float(number) > 0:
             return chunk
         if name == "height":
             return parts.group(1) + "min-height" + chunk[parts.end(2):]

@@ -32,6 +32,9 @@ SCALE = Scale.for_step(150)
     ("font-size:30px !important", "font-size:45px !important"),
     ("font:bold 12px/18px 宋体", "font:bold 24px/18px 宋体"),
     ("height:30px", "min-height:30px"),
+    ("height:1.6em", "min-height:1.6em"),  # one line in the font's size holds no second line either
+    ("height:50%", "height:50%"),  # layout's, as are viewport units
+    ("height:10vh", "height:10vh"),
     ("max-height:100px", "max-height:none"),
     ("height:auto", "height:auto"),
     ("*zoom:1;font-size:12px", "*zoom:1;font-size:24px"),
