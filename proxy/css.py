@@ -6,14 +6,14 @@ for body text.  Absolute sizes (px, pt, keywords) are computed; relative ones (e
 left to inherit the scaled sizes and wrapped in max(..., floor) so nested small text cannot sink
 below the floor.  Fixed heights become minimum heights, so enlarged text is never clipped.
 
-Larger text needs more room: the page may grow longer, but text must never run into other text.
-`white-space: nowrap` becomes `normal` in a box that hides its overflow (a one-line title beside a floated
-date wraps beside it instead of running under it or being cut).  Absolutely positioned boxes in stylesheets
-that are shown as they are (no negative offset, no negative or overlay z-index, no transform, not hidden or
-clipped) are put back in the flow (`position: static` on a row of its own): a row of header links or a search
-box pinned at fixed offsets cannot push what follows down when its text grows, so it would grow over it.
-A rule for images and other boxes alike ("img, .btn {height: 30px}") is repeated for the other boxes alone,
-their height relaxed.
+Larger text needs more room: the page may grow longer, but text must never run into other text (issue 16),
+and each rule below says which boxes it leaves alone.  `white-space: nowrap` becomes `normal` in a box that
+hides its overflow (a one-line title beside a floated date wraps beside it instead of running under it or
+being cut).  Absolutely positioned rows of text in stylesheets go back in the flow (`position: static` on a
+row of its own): a row of header links or a search box pinned at fixed offsets cannot push what follows down
+when its text grows, so it would grow over it.  A floated or inline-block one-line box keeps its fixed width
+as a minimum (a menu item no longer breaks its word in two).  A rule for images and other boxes alike
+("img, .btn {height: 30px}") is repeated for the other boxes alone, their height relaxed.
 """
 from __future__ import annotations
 
@@ -302,15 +302,13 @@ def _rewrite_plain_declaration(chunk: str, scale: Scale, replaced: bool) -> str 
     if parts is None:
         return None
     name = parts.group(2).lower()
-    if name not in ("font-size", "height", "max-height", "white-space", "position"):
+    if name not in ("font-size", "height", "max-height"):
         return None
     size = _PLAIN_SIZE.fullmatch(parts.group(4))
     if size is None:
         return None
     number, unit, ident, important = size.groups()
     unit = unit.lower() if unit else None
-    if name in ("position", "white-space"):
-        return chunk  # (done, where they should be, on the whole list: _unpinned, _unwrapped)
     if name != "font-size":  # a fixed height: one positive absolute length
         if replaced or number is None or unit not in _FIXED_HEIGHT_UNITS or not float(number) > 0:
             return chunk
