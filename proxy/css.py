@@ -38,6 +38,7 @@ _FIXED_HEIGHT_UNITS = set(_ABSOLUTE_UNITS) | _FONT_UNITS
 FONT_SIZE_ATTRIBUTE_PX = {1: 10, 2: 13, 3: 16, 4: 18, 5: 24, 6: 32, 7: 48}
 # Selectors we must not relax heights on: replaced content keeps its box.
 _REPLACED = ("img", "iframe", "video", "embed", "object", "canvas", "svg", "input", "select", "textarea")
+_MEDIA = _REPLACED[:7]  # (pinned over a slide or a frame's box; a pinned field sits in a row of controls)
 
 # The floor is the browser default (16px) times the factor: small print comes up to what body text
 # would be at this step, so the text a reader meets most is at least 24 px at the default step.
@@ -221,7 +222,7 @@ def _widened(text: str) -> str:
 # page on purpose (a z-index of 10 or more: overlays, pop-ups, drop-down menus), not centred on themselves (a
 # transform or negative margin would shift them once in the flow), not filling the box they sit in (height
 # 100%: overlays, responsive frames), not drawn by an image (url(): arrows, icons) and not decoration (:before,
-# :after) nor images, frames or fields (see rewrite_stylesheet).  The rest keep their position.
+# :after) nor images or frames (see rewrite_stylesheet).  The rest keep their position.
 _ABSOLUTE = re.compile(r"(?<![\w-])(position[ \t\n]*:[ \t\n]*)absolute(?![\w-])", re.I)
 _KEEPS_POSITION = re.compile(  # (on the lower-cased text: twice as fast as re.I)
     r"(?<![\w-])(?:display\s*:\s*none|visibility\s*:\s*hidden|clip(?:-path)?\s*:|opacity\s*:\s*0*(?:\.0*)?(?![.\d])"
@@ -418,7 +419,7 @@ def rewrite_stylesheet(text: str, scale: Scale | None, rewrite_url: UrlRewriter 
                 if scale is not None:  # (str.find first, a fast scan: the regexes only where the values are)
                     if "absolute" in content and ":after" not in prelude and ":before" not in prelude:
                         unpinned = _unpinned(laid_out)
-                        if unpinned is not laid_out and not _replaced_selectors(prelude)[0]:
+                        if unpinned is not laid_out and not _replaced_selectors(prelude, _MEDIA)[0]:
                             laid_out = unpinned
                     if "nowrap" in content:
                         laid_out = _unwrapped(laid_out)
@@ -482,16 +483,16 @@ _SELECTOR_COMMA = re.compile(r",(?![^()\[\]]*[)\]])")  # (not inside :is(...) or
 _SUBJECT_TAG = re.compile(r"(?:^|[\s>+~])([A-Za-z][A-Za-z0-9]*)[^\s>+~]*\s*$")
 
 
-def _replaced_selectors(prelude: str) -> tuple[bool, str]:
-    """Does a rule style replaced content (an image, a frame, a field: the subject of one of its selectors), and
-    which of its selectors style something else ("" if none or all do)?"""
+def _replaced_selectors(prelude: str, tags: tuple = _REPLACED) -> tuple[bool, str]:
+    """Does a rule style replaced content (an image, a frame, a field: the subject of one of its selectors is one of
+    tags), and which of its selectors style something else ("" if none or all do)?"""
     lowered = prelude.lower()
     if not _REPLACED_SELECTOR.search(lowered):
         return False, ""  # (the common case: no replaced element named anywhere)
     replaced, others = False, []
     for selector in _SELECTOR_COMMA.split(_COMMENT.sub(" ", prelude)):
         subject = _SUBJECT_TAG.search(selector)
-        if subject and subject.group(1).lower() in _REPLACED:
+        if subject and subject.group(1).lower() in tags:
             replaced = True
         elif selector.strip():
             others.append(selector.strip())

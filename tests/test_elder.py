@@ -86,10 +86,15 @@ def test_positioned_boxes_shown_as_they_are_go_back_in_the_flow():
             ".arrow{position:absolute;top:40%;background:url(a.png)}",  # drawn by an image
             ".tit:before{content:\"\";position:absolute;left:0;top:8px;width:30px}",  # decoration
             ".video iframe, .video .item{position:absolute;top:0}",  # a frame
+            ".slides img{position:absolute;top:0}",  # slides laid on each other
             ".fade{position:absolute;top:0;opacity:0}",
             ".fixed{position:fixed;top:0}", ".rel{position:relative;top:2px}"]
     for css in kept:
         assert rewrite_stylesheet(css, SCALE) == css
+    # A search field and its button pinned in a row go back in the flow together (the button alone would land under
+    # the field, over its neighbours).
+    assert rewrite_stylesheet(".s input,.s button{position:absolute;top:0}", SCALE) == \
+        ".s input,.s button{position:static;top:0;clear:both}"
     # A style attribute is mostly a script's (a loading layer, a tooltip placed where the mouse is): left alone.
     assert rewrite_style_attribute("position:absolute;left:910px;top:406px", SCALE, "div") == \
         "position:absolute;left:910px;top:406px"
