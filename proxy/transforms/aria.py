@@ -93,6 +93,7 @@ _NOT_RENDERED = frozenset({"script", "style", "noscript", "template", "head", "t
 _MEDIA = frozenset({"img", "iframe", "frame", "object", "embed", "video", "audio", "canvas", "svg", "input",
                     "select", "textarea", "button", "progress", "meter"})
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_COUNTED = _MEDIA | {"a", "area"}  # (Measure: the tags whose elements count as a link or a medium)
 
 
 def tag_of(el) -> str:
@@ -367,7 +368,7 @@ class Measure:
         frames: list[int] = []
         # Elements whose own attributes could hide them (one attribute-axis query: most have none to look at).
         may_hide = set(_MAY_HIDE(root))
-        space, get_order, not_rendered = _ASCII_SPACE, order.get, _NOT_RENDERED
+        space, get_order, not_rendered, counted = _ASCII_SPACE, order.get, _NOT_RENDERED, _COUNTED
         nodes = root.iter()  # every node in document order, walked by libxml2 (hidden ones told apart below)
         next(nodes)
         for node in nodes:
@@ -387,12 +388,12 @@ class Measure:
             sequence.append(node)
             parents.append(parent_index)
             linked = in_link[parent_index]
-            if tag == "a" or tag == "area":
-                if node.get("href") is not None:
-                    links.append(index)
-                    linked = True
-            elif tag in _MEDIA:
-                if tag == "img":
+            if tag in counted:  # (one set lookup for the few tags that count: links, media, frames)
+                if tag == "a" or tag == "area":
+                    if node.get("href") is not None:
+                        links.append(index)
+                        linked = True
+                elif tag == "img":
                     alt = node.get("alt")
                     if alt is None or alt.strip():
                         media.append(index)

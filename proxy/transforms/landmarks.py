@@ -257,7 +257,7 @@ def _heading_name(el) -> bool:
     """A heading that can name the block it is in (heading_label)."""
     if el.tag not in HEADINGS:
         return False
-    text = text_of(el, 30)
+    text = text_of(el, 21)  # (enough to tell: text_of reads no further than it must)
     return 2 <= len(text) <= 20
 
 
@@ -269,7 +269,7 @@ def _titled_name(el) -> bool:
     """An element whose class or id says title, with text that can name the block it is in (heading_label)."""
     if el.tag == "a" or not _TITLE_CLASS.search(" ".join((el.get("class") or "", el.get("id") or ""))):
         return False
-    text = text_of(el, 30)
+    text = text_of(el, 13)  # (enough to tell: text_of reads no further than it must)
     return 2 <= len(text) <= 12
 
 
