@@ -18,7 +18,9 @@ language for what is about two hundred lines here, with the same settings file a
 The supervisor replaces a worker that exits (and gives up if workers keep dying at start), and on SIGTERM or
 SIGINT passes the signal on, once; each worker then stops accepting, finishes its in-flight requests (up to
 `timeouts.drain`) and exits.  /-/metrics shows the whole server through prometheus-client's multiprocess
-mode: each worker writes its values to a folder the supervisor made (and removes at exit).
+mode: each worker writes its values to a folder the supervisor made (and removes at exit).  A supervisor killed
+outright (SIGKILL, the OOM killer) cannot remove its folder: the folder's name carries the supervisor's pid, and
+the next supervisor on the machine removes those whose supervisor is gone.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
+METRICS_DIR_PREFIX = "a11y-proxy-metrics-"  # then the supervisor's pid, "-", and mkdtemp's random part
 RESTART_WINDOW = 2.0  # a worker that dies sooner than this after starting counts as a failed start
 MAX_FAILED_STARTS = 5  # in a row: then the supervisor stops (a broken config, a port in use)
 
@@ -128,6 +131,27 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
+def remove_stale_metrics_dirs(folder: Path) -> int:
+    """Remove the metrics folders in folder whose supervisor no longer runs (it was killed outright); returns
+    how many.  Folders of running supervisors, of other users' and without a pid in the name are left alone."""
+    removed = 0
+    for path in folder.glob(METRICS_DIR_PREFIX + "*"):
+        pid = path.name[len(METRICS_DIR_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # gone: nothing will remove its folder but us
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        except (PermissionError, OverflowError):  # alive (another user's), or no pid at all
+            continue
+    if removed:
+        log.info("supervisor: removed %d metrics folder(s) left in %s by supervisors that were killed", removed,
+                 folder)
+    return removed
+
+
 class Supervisor:
     def __init__(self, settings, workers: int):
         self.settings = settings
@@ -143,7 +167,8 @@ class Supervisor:
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT.  Raises OSError when the address cannot be listened on."""
         self.sockets = listening_sockets(self.settings.listen_host, self.settings.listen_port, self.count)
-        metrics_dir = Path(tempfile.mkdtemp(prefix="a11y-proxy-metrics-"))
+        remove_stale_metrics_dirs(Path(tempfile.gettempdir()))
+        metrics_dir = Path(tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-"))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)

@@ -141,3 +141,40 @@ async def test_no_reader_is_refused_while_a_worker_restarts(server):
         await asyncio.sleep(0.2)
     replaced = child_pids(process.pid)
     assert len(replaced) == 2 and first[0] not in replaced
+
+
+async def test_metrics_folders_of_killed_supervisors_are_removed_and_ours_at_exit(upstream, tmp_path):
+    """A supervisor killed outright leaves its prometheus folder behind; the next one removes it (and only it)."""
+    finished = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await finished.wait()
+    stale = tmp_path / f"a11y-proxy-metrics-{finished.pid}-x1y2z3"  # its supervisor is gone
+    alive = tmp_path / f"a11y-proxy-metrics-{os.getpid()}-a1b2c3"  # a running one's (this test's pid)
+    unknown = tmp_path / "a11y-proxy-metrics-q9w8e7"  # no pid in the name: whose it is cannot be told
+    for folder in (stale, alive, unknown):
+        folder.mkdir()
+        (folder / "counter_1.db").write_bytes(b"x")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("A11Y_PROXY_", "PROMETHEUS_"))}
+    env["TMPDIR"] = str(tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "proxy", "serve", "--workers", "2", "--upstream", upstream,
+        "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        async with aiohttp.ClientSession() as client:
+            for _ in range(300):
+                try:
+                    async with client.get(f"http://127.0.0.1:{port}/-/health") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+        ours = tmp_path / f"a11y-proxy-metrics-{process.pid}-"
+        assert not stale.exists() and alive.exists() and unknown.exists()
+        assert [p for p in tmp_path.iterdir() if p.name.startswith(ours.name)], sorted(tmp_path.iterdir())
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 40) == 0
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(ours.name)]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
