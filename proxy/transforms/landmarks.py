@@ -285,31 +285,65 @@ def _titled_name(el) -> bool:
     return 2 <= len(text) <= 12
 
 
+class _Numbering:
+    """Every element of a tree numbered in document order, once (boxes the repairs add later have no number),
+    and each numbered element's subtree as a range of numbers."""
+
+    def __init__(self, root):
+        self.order = {el: index for index, el in enumerate(root.iter(etree.Element))}
+        self.last_numbered: dict = {}  # element -> the last numbered element of its subtree, once asked
+
+    def span(self, root) -> tuple[int, int] | None:
+        """The numbers of root's subtree (first, last), or None for a box made after the numbering."""
+        start = self.order.get(root)
+        return None if start is None else (start, self.order[self._last_numbered(root)])
+
+    def _last_numbered(self, root):
+        """The last numbered element of root's subtree in document order (root is numbered): its last
+        descendant, or, where that is a box made later, the numbered element before it.  Every element on the
+        way down (root's last child, its last child...) has the same one: kept for each, so nested blocks cost
+        one walk down, not one each."""
+        known = self.last_numbered
+        chain = [root]
+        while chain[-1] not in known:
+            child = _last_child(chain[-1])
+            if child is None:
+                break
+            chain.append(child)
+        el = known.get(chain[-1], chain[-1])
+        while el not in self.order:
+            previous = el.getprevious()
+            while previous is not None and previous.tag.__class__ is not str:
+                previous = previous.getprevious()
+            el = _last_descendant(previous) if previous is not None else el.getparent()
+        for member in chain:
+            known[member] = el
+        return el
+
+
 class _FirstInside:
     """The first element in a subtree (document order, the subtree's root included) that passes a test.
     Only candidates (a cheap preselection, in document order) can pass; they are tested when first needed,
-    once.  Every element of the tree is numbered in document order up front, so a subtree's candidates are
-    found by binary search: asking about each of a thousand nested boxes costs no walk.  Boxes the repairs
-    add later never pass: asked about, they answer for what they hold."""
+    once.  With the tree numbered up front, a subtree's candidates are found by binary search: asking about
+    each of a thousand nested boxes costs no walk.  Boxes the repairs add later never pass: asked about, they
+    answer for what they hold."""
 
-    def __init__(self, order: dict, candidates, test):
-        """order: every element of the tree -> its place in document order."""
+    def __init__(self, numbering: _Numbering, candidates, test):
         self.test = test
-        self.order = order
+        self.numbering = numbering
         self.candidates = list(candidates)
-        self.positions = [self.order[el] for el in self.candidates]
+        self.positions = [numbering.order[el] for el in self.candidates]
         # For each candidate (by index), the index of the first one from it on that passes, once known: each
         # candidate is tested at most once, and failed ones are jumped over (a thousand nested boxes, each
         # asked about, do not each read through the same failing candidates).
         self.next_passing: list[int | None] = [None] * len(self.candidates)
-        self.last_numbered: dict = {}  # element -> _last_numbered(element), once asked
 
     def __call__(self, root):
-        start = self.order.get(root)
-        if start is None:
+        span = self.numbering.span(root)
+        if span is None:
             return self.below(root)  # a box made after the numbering
-        index = self._first_passing(bisect_left(self.positions, start))
-        if index < len(self.candidates) and self.positions[index] <= self.order[self._last_numbered(root)]:
+        index = self._first_passing(bisect_left(self.positions, span[0]))
+        if index < len(self.candidates) and self.positions[index] <= span[1]:
             return self.candidates[index]
         return None
 
@@ -338,28 +372,6 @@ class _FirstInside:
                 if found is not None:
                     return found
         return None
-
-    def _last_numbered(self, root):
-        """The last numbered element of root's subtree in document order (root is numbered): its last
-        descendant, or, where that is a box made later, the numbered element before it.  Every element on the
-        way down (root's last child, its last child...) has the same one: kept for each, so nested blocks cost
-        one walk down, not one each."""
-        known = self.last_numbered
-        chain = [root]
-        while chain[-1] not in known:
-            child = _last_child(chain[-1])
-            if child is None:
-                break
-            chain.append(child)
-        el = known.get(chain[-1], chain[-1])
-        while el not in self.order:
-            previous = el.getprevious()
-            while previous is not None and previous.tag.__class__ is not str:
-                previous = previous.getprevious()
-            el = _last_descendant(previous) if previous is not None else el.getparent()
-        for member in chain:
-            known[member] = el
-        return el
 
 
 def _last_child(el):
@@ -1171,9 +1183,9 @@ class Segmenter:
         """A name for el from inside it: its first heading of 2-20 characters, else the first element below it
         whose class or id says title (tit, hd, bt...) with 2-12 characters."""
         if self._first_heading is None:
-            order = {el: index for index, el in enumerate(self.body.iter(etree.Element))}
-            self._first_heading = _FirstInside(order, self.body.iter(*HEADINGS), _heading_name)
-            self._first_titled = _FirstInside(order, _WITH_CLASS_OR_ID(self.body), _titled_name)
+            numbering = _Numbering(self.body)  # (one for both: the subtree ranges they ask for are the same)
+            self._first_heading = _FirstInside(numbering, self.body.iter(*HEADINGS), _heading_name)
+            self._first_titled = _FirstInside(numbering, _WITH_CLASS_OR_ID(self.body), _titled_name)
         heading = self._first_heading(el)
         if heading is not None:
             return text_of(heading, 30)
