@@ -106,7 +106,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -123,6 +122,7 @@ for _path in (str(ROOT), str(BENCH)):
         sys.path.insert(0, _path)
 
 import passthrough as pt  # noqa: E402  (bench/passthrough.py: load generators, page maker, helpers)
+from loopback import free_port  # noqa: E402
 
 HOST = pt.HOST  # 127.0.0.1: everything stays on loopback
 KiB = pt.KiB
@@ -209,12 +209,6 @@ def prepare_site(tmp: Path) -> Site:
 
 
 # --- processes ---------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
 
 def _die_with_parent() -> None:
     """preexec_fn: the child gets SIGTERM if this script dies without cleaning up (Linux PR_SET_PDEATHSIG)."""
