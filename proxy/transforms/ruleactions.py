@@ -95,10 +95,14 @@ class ApplyRules(RepairTransform):
 
 
 # Links whose short text could be a mode switch (the XPath preselects in C; _TOGGLE_TEXTS decides).
+# /descendant::a rather than //a: libxml2 turns //a into one descendant walk only when the step has no
+# predicate; with one, it collects every node of the page first.  The translate() test (does the text hold
+# any first character of the words below?) reads each link's text once, and rules out nearly every link
+# before the nine contains() do: 0.5 -> 0.2 ms on the 100 KB page, the same links on every corpus page.
 _TOGGLE_CANDIDATES = etree.XPath(
-    "//a[string-length(normalize-space(.)) <= 8][contains(., '繁') or contains(., '长者') or contains(., '关怀')"
-    " or contains(., '适老') or contains(., '老年') or contains(., '敬老') or contains(., '无障碍')"
-    " or contains(., '正体') or contains(., '正體')]")
+    "/descendant::a[translate(., '繁长关适老敬无正', '') != .][string-length(normalize-space(.)) <= 8]"
+    "[contains(., '繁') or contains(., '长者') or contains(., '关怀') or contains(., '适老') or contains(., '老年')"
+    " or contains(., '敬老') or contains(., '无障碍') or contains(., '正体') or contains(., '正體')]")
 _TOGGLE_TEXTS = {
     **dict.fromkeys(("繁体", "繁體", "繁体版", "繁體版", "繁体中文", "繁體中文", "中文繁体", "中文繁體", "转繁体",
                      "转繁体版", "轉繁體", "繁", "正体", "正體"), "trad"),
