@@ -11,9 +11,9 @@
 #   ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:<digest from `docker buildx imagetools inspect`>
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
-# Build stage: a virtual environment with the package and its pinned dependencies, the C accelerator of the
-# Traditional-script step compiled in.  Without a compiler the build would quietly fall back to the slower
-# pure-Python step, so the import check fails it.  No wheel is kept: pip builds and installs in one step.
+# Build stage: a virtual environment with the package and its pinned dependencies, the C accelerators (the
+# Traditional-script step, the landmark repairs' measuring walk) compiled in.  Without a compiler the build
+# would quietly fall back to the slower pure-Python steps, so the import check fails it.  No wheel is kept: pip builds and installs in one step.
 FROM ${PYTHON_IMAGE} AS build
 # gcc and libc6-dev come from the pinned Debian release; their versions follow its point releases.
 # hadolint ignore=DL3008
@@ -27,7 +27,7 @@ RUN python -m venv /opt/a11y-proxy \
     && PIP_CONSTRAINT=/src/constraints.txt /opt/a11y-proxy/bin/pip install --no-cache-dir \
        --disable-pip-version-check -c /src/constraints.txt . \
     && /opt/a11y-proxy/bin/pip uninstall --yes --disable-pip-version-check pip setuptools \
-    && /opt/a11y-proxy/bin/python -P -c "from proxy.transforms import _trad_scan"
+    && /opt/a11y-proxy/bin/python -P -c "from proxy.transforms import _trad_scan, _measure"
 
 # Runtime stage: no compiler, no pip; the virtual environment, the bundled rules and the image's defaults.
 FROM ${PYTHON_IMAGE}

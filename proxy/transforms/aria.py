@@ -8,6 +8,7 @@ for the debug view.
 """
 from __future__ import annotations
 
+import os
 import re
 from itertools import accumulate
 from operator import sub
@@ -17,6 +18,15 @@ from lxml import etree
 
 from ..modes import Modes
 from ..pipeline import Stateless
+
+# The compiled measuring walk (_measure.c), built by `pip install` where a C compiler is present;
+# measure_in_python is the reference and the fallback.  A11Y_PROXY_NO_EXTENSIONS=1 turns it off.
+ACCELERATOR = None
+if not os.environ.get("A11Y_PROXY_NO_EXTENSIONS"):
+    try:
+        from . import _measure as ACCELERATOR
+    except ImportError:
+        pass
 
 # --- ARIA and HTML semantics --------------------------------------------------------------------------
 
@@ -350,91 +360,13 @@ class Measure:
     (element -> order of its last descendant), ``m[el]`` (a Stat), and subtree totals by document order
     (``text``, ``link_text``, ``links``, ``media``, ``frames``).
 
-    The walk is libxml2's (root.iter(), every node in document order): an element whose parent was not
-    measured lies in a hidden subtree.  Subtree totals are differences of running sums over the document
-    order (an element's subtree is the run order[el]..end[el]), so nothing is added up in a Python loop per
-    element, and a Stat is made only for an element asked about."""
+    The walk is measure_in_python's, or the same walk in C (_measure.c) where it was built: the landmark
+    repairs' largest single cost on a page, and nothing but counting.  A Stat is made only for an element
+    asked about."""
 
     def __init__(self, root):
-        order: dict = {root: 0}
-        sequence: list = [root]
-        parents: list[int] = [-1]
-        text = root.text
-        # Visible characters of each element's text and its children's tails (whitespace does not count).
-        own: list[int] = [chars(text) if text and text.strip(_ASCII_SPACE) else 0]
-        in_link: list[bool] = [False]
-        links: list[int] = []  # the elements (by document order) that are a link, a medium, a frame: few
-        media: list[int] = []
-        frames: list[int] = []
-        # Elements whose own attributes could hide them (one attribute-axis query: most have none to look at).
-        may_hide = set(_MAY_HIDE(root))
-        space, get_order, not_rendered, counted = _ASCII_SPACE, order.get, _NOT_RENDERED, _COUNTED
-        nodes = root.iter()  # every node in document order, walked by libxml2 (hidden ones told apart below)
-        next(nodes)
-        for node in nodes:
-            parent_index = get_order(node.getparent())
-            if parent_index is None:  # inside a hidden subtree
-                continue
-            tail = node.tail
-            if tail and tail.strip(space):  # (most tails are line breaks and indents: no need to count)
-                own[parent_index] += chars(tail)
-            tag = node.tag
-            if tag.__class__ is not str:  # a comment or PI: only its tail is text
-                continue
-            if tag in not_rendered or node in may_hide and hidden(node):
-                continue  # its subtree is left out (its nodes have no measured parent)
-            index = len(sequence)
-            order[node] = index
-            sequence.append(node)
-            parents.append(parent_index)
-            linked = in_link[parent_index]
-            if tag in counted:  # (one set lookup for the few tags that count: links, media, frames)
-                if tag == "a" or tag == "area":
-                    if node.get("href") is not None:
-                        links.append(index)
-                        linked = True
-                elif tag == "img":
-                    alt = node.get("alt")
-                    if alt is None or alt.strip():
-                        media.append(index)
-                else:
-                    media.append(index)
-                    if tag == "iframe" or tag == "frame":
-                        frames.append(index)
-            text = node.text
-            own.append(chars(text) if text and text.strip(space) else 0)
-            in_link.append(linked)
-        ends = list(range(len(sequence)))  # the last descendant of each: from the last element up
-        for index in range(len(sequence) - 1, 0, -1):
-            parent_index = parents[index]
-            if ends[index] > ends[parent_index]:
-                ends[parent_index] = ends[index]
-        through = list(accumulate(own))
-        before = [0] + through[:-1]  # characters before each element's own
-
-        def totals(values: list[int]) -> list[int]:
-            """Each element's subtree total of values: a difference of running sums (C loops, no Python one)."""
-            running = list(accumulate(values))
-            return list(map(sub, map(running.__getitem__, ends), [0] + running[:-1]))
-
-        def counts(indexes: list[int]) -> list[int]:
-            """Each element's subtree count of the given elements."""
-            if not indexes:
-                return [0] * len(sequence)
-            ones = [0] * len(sequence)
-            for index in indexes:
-                ones[index] = 1
-            return totals(ones)
-
-        self.order = order
-        self.sequence = sequence
-        self.end = dict(zip(sequence, ends))
-        self.through = through  # characters up to and including each element's own, in document order
-        self.text = list(map(sub, map(through.__getitem__, ends), before))  # (by document order, like those below)
-        self.link_text = totals([o if linked else 0 for o, linked in zip(own, in_link)])
-        self.links = counts(links)
-        self.media = counts(media)
-        self.frames = counts(frames)
+        (self.sequence, self.order, self.end, self.through, self.text, self.link_text, self.links, self.media,
+         self.frames) = (ACCELERATOR.measure(root, hidden) if ACCELERATOR is not None else measure_in_python(root))
         self._stats: dict = {}
 
     def text_through(self, el) -> int:
@@ -456,6 +388,91 @@ class Measure:
         if outer not in self.order or inner not in self.order:
             return any(a is outer for a in inner.iterancestors()) or inner is outer
         return self.order[outer] <= self.order[inner] <= self.end[outer]
+
+
+def measure_in_python(root) -> tuple:
+    """Measure's walk, the reference (tests/test_measure.py holds _measure.c to it): (sequence, order, end,
+    through, text, link_text, links, media, frames), with ``through`` the visible characters up to and
+    including each element's own.
+
+    The walk is libxml2's (root.iter(), every node in document order): an element whose parent was not
+    measured lies in a hidden subtree.  Subtree totals are differences of running sums over the document
+    order (an element's subtree is the run order[el]..end[el]), so nothing is added up in a Python loop per
+    element."""
+    order: dict = {root: 0}
+    sequence: list = [root]
+    parents: list[int] = [-1]
+    text = root.text
+    # Visible characters of each element's text and its children's tails (whitespace does not count).
+    own: list[int] = [chars(text) if text and text.strip(_ASCII_SPACE) else 0]
+    in_link: list[bool] = [False]
+    links: list[int] = []  # the elements (by document order) that are a link, a medium, a frame: few
+    media: list[int] = []
+    frames: list[int] = []
+    # Elements whose own attributes could hide them (one attribute-axis query: most have none to look at).
+    may_hide = set(_MAY_HIDE(root))
+    space, get_order, not_rendered, counted = _ASCII_SPACE, order.get, _NOT_RENDERED, _COUNTED
+    nodes = root.iter()  # every node in document order, walked by libxml2 (hidden ones told apart below)
+    next(nodes)
+    for node in nodes:
+        parent_index = get_order(node.getparent())
+        if parent_index is None:  # inside a hidden subtree
+            continue
+        tail = node.tail
+        if tail and tail.strip(space):  # (most tails are line breaks and indents: no need to count)
+            own[parent_index] += chars(tail)
+        tag = node.tag
+        if tag.__class__ is not str:  # a comment or PI: only its tail is text
+            continue
+        if tag in not_rendered or node in may_hide and hidden(node):
+            continue  # its subtree is left out (its nodes have no measured parent)
+        index = len(sequence)
+        order[node] = index
+        sequence.append(node)
+        parents.append(parent_index)
+        linked = in_link[parent_index]
+        if tag in counted:  # (one set lookup for the few tags that count: links, media, frames)
+            if tag == "a" or tag == "area":
+                if node.get("href") is not None:
+                    links.append(index)
+                    linked = True
+            elif tag == "img":
+                alt = node.get("alt")
+                if alt is None or alt.strip():
+                    media.append(index)
+            else:
+                media.append(index)
+                if tag == "iframe" or tag == "frame":
+                    frames.append(index)
+        text = node.text
+        own.append(chars(text) if text and text.strip(space) else 0)
+        in_link.append(linked)
+    ends = list(range(len(sequence)))  # the last descendant of each: from the last element up
+    for index in range(len(sequence) - 1, 0, -1):
+        parent_index = parents[index]
+        if ends[index] > ends[parent_index]:
+            ends[parent_index] = ends[index]
+    through = list(accumulate(own))
+    before = [0] + through[:-1]  # characters before each element's own
+
+    def totals(values: list[int]) -> list[int]:
+        """Each element's subtree total of values: a difference of running sums (C loops, no Python one)."""
+        running = list(accumulate(values))
+        return list(map(sub, map(running.__getitem__, ends), [0] + running[:-1]))
+
+    def counts(indexes: list[int]) -> list[int]:
+        """Each element's subtree count of the given elements."""
+        if not indexes:
+            return [0] * len(sequence)
+        ones = [0] * len(sequence)
+        for index in indexes:
+            ones[index] = 1
+        return totals(ones)
+
+    through_ends = list(map(through.__getitem__, ends))
+    return (sequence, order, dict(zip(sequence, ends)), through, list(map(sub, through_ends, before)),
+            totals([o if linked else 0 for o, linked in zip(own, in_link)]), counts(links), counts(media),
+            counts(frames))
 
 
 # --- the repair log (for notes and the debug view) -----------------------------------------------------

@@ -1,0 +1,207 @@
+"""The compiled measuring walk of the landmark repairs (proxy/transforms/_measure.c) against its reference,
+aria.measure_in_python: the same elements in the same order, the same subtree ends and the same counts, on
+generated trees full of the cases that matter (hidden subtrees by each attribute, non-rendered elements,
+comments and processing instructions with tails, links inside links, images with blank and non-blank alt in
+every kind of whitespace, frames, namespaced elements, characters of every UTF-8 length), on trees the repairs
+have already changed, on 100,000 levels of nesting, on this suite's own fixtures and demo pages, and on the
+real portal pages of ../shared/corpus when present."""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from proxy import document
+from proxy.transforms import aria
+from tests.conftest import CORPUS, CORPUS_PAGES, FIXTURES, ROOT
+
+ACCELERATOR = aria.ACCELERATOR
+needs_accelerator = pytest.mark.skipif(ACCELERATOR is None, reason="the C accelerator is not built here "
+                                       "(no C compiler at install time, or A11Y_PROXY_NO_EXTENSIONS=1)")
+
+
+def test_the_accelerator_is_built_wherever_it_can_be():
+    """pip builds it wherever a C compiler is present (CI and the image have one): there, running without it
+    would be a silent slowdown of every page, so it is an error."""
+    if os.environ.get("A11Y_PROXY_NO_EXTENSIONS"):
+        pytest.skip("A11Y_PROXY_NO_EXTENSIONS is set")
+    if not shutil.which("cc") and not shutil.which("gcc"):
+        pytest.skip("no C compiler on this machine: the pure-Python reference runs")
+    assert ACCELERATOR is not None, "reinstall (pip install -e .) to build proxy/transforms/_measure.c"
+
+
+def test_the_accelerator_source_is_in_step_with_this_checkout():
+    if ACCELERATOR is None:
+        pytest.skip("the C accelerator is not built here")
+    built = Path(ACCELERATOR.__file__)
+    source = ROOT / "proxy" / "transforms" / "_measure.c"
+    if built.parent != source.parent:
+        pytest.skip("an installed (non-editable) copy: built from its own sdist")
+    assert built.stat().st_mtime >= source.stat().st_mtime, "rebuild: pip install -e . (or setup.py build_ext -i)"
+
+
+@needs_accelerator
+def test_the_accelerator_knows_the_same_tags():
+    not_rendered, media = ACCELERATOR.tag_lists()
+    assert not_rendered == aria._NOT_RENDERED
+    assert media == aria._MEDIA
+
+
+def assert_same(root, what: str = "") -> None:
+    reference = aria.measure_in_python(root)
+    accelerated = ACCELERATOR.measure(root, aria.hidden)
+    sequence, order, end = reference[:3]
+    assert len(accelerated[0]) == len(sequence), what
+    assert all(a is b for a, b in zip(accelerated[0], sequence)), what  # the same proxies, in the same order
+    assert accelerated[1] == order and accelerated[2] == end, what
+    names = ("through", "text", "link_text", "links", "media", "frames")
+    for name, got, expected in zip(names, accelerated[3:], reference[3:]):
+        assert got == expected, f"{what}: {name}"
+
+
+# Text of every UTF-8 length, and each kind of space the two must agree on: those chars() skips (ASCII
+# whitespace, NBSP, U+3000, U+200B, U+FEFF) and those it counts (U+2003, U+0085, U+1680...).
+_WORDS = ["政府", "信息公开", "a", "Copyright ©", "𠀋𡈽", "é", " ", "\n\t", "\xa0", "\u3000", "\u200b", "\ufeff",
+          "\u2003", "\x85", "\u1680", "\x0b\x0c", "&amp;", "&#12354;", "&nbsp;", "1\u200b2"]
+_ALTS = [None, "", " ", "\u3000", "\xa0", "\u2003", "\x1c", "\u200b", "图标", " x "]
+_STYLES = ["display:none", "DISPLAY : none !important", "visibility:hidden", "color:red", "display: block",
+           "x:1;display:none;y:2", ""]
+_TAGS = ["div", "p", "span", "a", "ul", "li", "table", "tr", "td", "section", "font", "b", "button", "label"]
+
+
+def _text(rng: random.Random) -> str:
+    return "".join(rng.choice(_WORDS) for _ in range(rng.randint(0, 4)))
+
+
+def _attributes(rng: random.Random, tag: str) -> str:
+    out = []
+    roll = rng.random()
+    if roll < 0.12:
+        out.append(f'style="{rng.choice(_STYLES)}"')
+    elif roll < 0.16:
+        out.append("hidden")
+    elif roll < 0.22:
+        out.append(f'aria-hidden="{rng.choice(["true", "TRUE ", "false", ""])}"')
+    if tag in ("a", "area") and rng.random() < 0.7:
+        out.append(f'href="/p{rng.randint(0, 99)}"' if rng.random() < 0.9 else 'href=""')
+    return (" " + " ".join(out)) if out else ""
+
+
+def _fragment(rng: random.Random, depth: int = 0) -> str:
+    parts = []
+    for _ in range(rng.randint(1, 5)):
+        roll = rng.random()
+        if roll < 0.25:
+            parts.append(_text(rng))
+        elif roll < 0.32:
+            alt = rng.choice(_ALTS)
+            parts.append("<img src=x.png>" if alt is None else f'<img src=x.png alt="{alt}">')
+        elif roll < 0.36:
+            parts.append(f"<!-- {_text(rng)} <p>注释</p> -->{_text(rng)}")
+        elif roll < 0.38:
+            parts.append(f"<?php echo 1 ?>{_text(rng)}")
+        elif roll < 0.42:
+            parts.append(rng.choice(["<script>var a = '<p>脚本</p>';</script>", "<style>p{}</style>",
+                                     "<noscript>无脚本</noscript>", "<template><p>模板</p></template>",
+                                     "<title>题</title>"]) + _text(rng))
+        elif roll < 0.46:
+            parts.append(rng.choice(['<iframe src="/f"></iframe>', "<frame>", '<input type="hidden" value=v>',
+                                     '<input type=" HIDDEN ">', "<input>", "<select><option>选</option></select>",
+                                     "<textarea>文</textarea>", "<video></video>", "<svg><g></g></svg>",
+                                     '<area href="/a">', "<area>"]) + _text(rng))
+        elif depth < 6:
+            tag = rng.choice(_TAGS)
+            parts.append(f"<{tag}{_attributes(rng, tag)}>{_fragment(rng, depth + 1)}</{tag}>{_text(rng)}")
+    return "".join(parts)
+
+
+def _page(seed: int) -> str:
+    rng = random.Random(seed)
+    return f"<!DOCTYPE html><html><head><title>t</title></head><body>{_text(rng)}{_fragment(rng)}</body></html>"
+
+
+@needs_accelerator
+def test_generated_pages_come_out_the_same():
+    for seed in range(400):
+        doc = document.parse(_page(seed))
+        assert_same(doc.body, f"seed {seed}")
+        assert_same(doc.root, f"seed {seed}, from the root")
+
+
+@needs_accelerator
+def test_trees_the_repairs_changed_come_out_the_same():
+    """Elements made by code, not the parser: namespaced tags, CDATA, text set on made elements."""
+    doc = document.parse(_page(7))
+    body = doc.body
+    svg = etree.SubElement(body, "{http://www.w3.org/2000/svg}svg", style="display:none")
+    svg.text = "图形"
+    shown = etree.SubElement(body, "{http://www.w3.org/2000/svg}g")
+    shown.text = "可见"
+    etree.SubElement(shown, "{http://www.w3.org/2000/svg}input")  # (namespaced: not an <input>)
+    etree.SubElement(body, "{http://www.w3.org/2000/svg}script").text = "不算"  # (nor a <script>)
+    box = etree.SubElement(body, "div")
+    box.text = "盒子"
+    box.append(etree.Comment("注释"))
+    box[-1].tail = "注释之后"
+    link = etree.SubElement(box, "a", href="/x")
+    link.text = "链接"
+    etree.SubElement(link, "img", alt="\u3000")
+    assert_same(body, "changed tree")
+
+
+@needs_accelerator
+def test_deep_nesting_is_walked_without_recursion():
+    depth = 100_000
+    doc = document.parse("<body>" + "<div>深" * depth + "底" + "</div>" * depth + "</body>")
+    assert_same(doc.body, "100,000 levels")
+
+
+@needs_accelerator
+@pytest.mark.parametrize("markup", ["<body></body>", "<body>   </body>", "<body><!--c--></body>",
+                                    "<body><script>x</script>尾</body>", '<body style="display:none">字</body>',
+                                    "<body><a href=/><a href=/>嵌套</a></a></body>"])
+def test_edge_cases_come_out_the_same(markup):
+    doc = document.parse(markup)
+    assert_same(doc.body, markup)
+
+
+@needs_accelerator
+def test_comments_and_non_elements_are_refused():
+    with pytest.raises(TypeError):
+        ACCELERATOR.measure("<p>", aria.hidden)
+    with pytest.raises(TypeError):
+        ACCELERATOR.measure(etree.Comment("c"), aria.hidden)
+
+
+@needs_accelerator
+def test_an_error_in_the_hidden_test_is_raised_not_swallowed():
+    doc = document.parse('<body><p style="x">字</p></body>')
+
+    def broken(el):
+        raise RuntimeError("broken")
+    with pytest.raises(RuntimeError):
+        ACCELERATOR.measure(doc.body, broken)
+
+
+@needs_accelerator
+def test_own_fixtures_and_demo_pages_come_out_the_same():
+    pages = sorted(FIXTURES.rglob("*.html")) + sorted((ROOT / "proxy" / "demo" / "site").rglob("*.html"))
+    assert len(pages) > 10
+    for path in pages:
+        doc = document.parse(path.read_bytes().decode("utf-8", "replace"))
+        if doc.body is not None:
+            assert_same(doc.body, str(path))
+
+
+@needs_accelerator
+@pytest.mark.corpus
+def test_real_portal_pages_come_out_the_same():
+    if not CORPUS_PAGES:
+        pytest.skip("../shared/corpus is absent: real portal pages not checked")
+    for name in CORPUS_PAGES:
+        doc = document.parse((CORPUS / name).read_text(encoding="utf-8"))
+        assert_same(doc.body, name)
