@@ -63,11 +63,12 @@ _FIELD_HINTS = [
     (re.compile(r"name|xingming", re.I), "姓名"),
     (re.compile(r"date|time|riqi", re.I), "日期"),
 ]
-# Preselected in C: images without alt (or only whitespace), links and areas without any text.
-_LINK_HREFS = etree.XPath("descendant::a/@href")  # (each value knows its link: getparent())
-_UNNAMED_IMAGES = etree.XPath(".//img[not(@alt) or (@alt != '' and normalize-space(@alt) = '')]")
-_TEXTLESS_LINKS = etree.XPath(".//a[@href][not(normalize-space(translate(., '\u00a0\u3000\u200b', '   ')))]"
-                              " | .//area[@href]")
+# Preselected in C: images without alt (or only whitespace), links and areas without any text.  Written
+# descendant::x[...], not .//x[...]: libxml2 makes .//x one walk of the elements only when the step has no
+# predicate, and with one it first collects every node below (text too), then each one's children.
+_UNNAMED_IMAGES = etree.XPath("descendant::img[not(@alt) or (@alt != '' and normalize-space(@alt) = '')]")
+_TEXTLESS_LINKS = etree.XPath("descendant::a[@href][not(normalize-space(translate(., '\u00a0\u3000\u200b', '   ')))]"
+                              " | descendant::area[@href]")
 _LABEL_END = re.compile(r"[：:＊*\s]+$")
 _SEARCH = re.compile(r"搜索|检索|查询|search|sousuo|query", re.I)
 _CONTROLS = ("input", "select", "textarea")
@@ -303,10 +304,13 @@ class _NamesRun:
         address once (names never change a page's text); only the asked addresses' links are read."""
         if self.links_by_href is None:
             self.links_by_href = {}
-            for value in _LINK_HREFS(self.doc.body):
+            for link in self.doc.body.iter("a"):  # (lxml's walk in C, and no attribute-value objects to make)
+                value = link.get("href")
+                if value is None:
+                    continue
                 address = value.strip()
                 if address and not address.startswith(("#", "javascript:")):
-                    self.links_by_href.setdefault(address, []).append(value.getparent())
+                    self.links_by_href.setdefault(address, []).append(link)
         for link in self.links_by_href.get(href, ()):
             text = squash("".join(link.itertext()))
             if text:
