@@ -1,5 +1,6 @@
 """The compiled measuring walk of the landmark repairs (proxy/transforms/_measure.c) against its reference,
-aria.measure_in_python: the same elements in the same order, the same subtree ends and the same counts, on
+aria.measure_in_python (and its text_of and first_text against aria.text_of_in_python and
+landmarks.first_text_in_python): the same elements in the same order, the same subtree ends, counts and texts, on
 generated trees full of the cases that matter (hidden subtrees by each attribute, non-rendered elements,
 comments and processing instructions with tails, links inside links, images with blank and non-blank alt in
 every kind of whitespace, frames, namespaced elements, characters of every UTF-8 length), on trees the repairs
@@ -16,7 +17,7 @@ import pytest
 from lxml import etree
 
 from proxy import document
-from proxy.transforms import aria
+from proxy.transforms import aria, landmarks
 from tests.conftest import CORPUS, CORPUS_PAGES, FIXTURES, ROOT
 
 ACCELERATOR = aria.ACCELERATOR
@@ -41,7 +42,8 @@ def test_the_accelerator_source_is_in_step_with_this_checkout():
     source = ROOT / "proxy" / "transforms" / "_measure.c"
     if built.parent != source.parent:
         pytest.skip("an installed (non-editable) copy: built from its own sdist")
-    assert built.stat().st_mtime >= source.stat().st_mtime, "rebuild: pip install -e . (or setup.py build_ext -i)"
+    # (whole seconds: setuptools copies the built module into place with its time truncated)
+    assert built.stat().st_mtime >= int(source.stat().st_mtime), "rebuild: pip install -e . (or setup.py build_ext -i)"
 
 
 @needs_accelerator
@@ -49,6 +51,15 @@ def test_the_accelerator_knows_the_same_tags():
     not_rendered, media = ACCELERATOR.tag_lists()
     assert not_rendered == aria._NOT_RENDERED
     assert media == aria._MEDIA
+
+
+def assert_same_texts(root, what: str = "", limits=(1, 10, 13, 21, 40, 200)) -> None:
+    """text_of and first_text of every element under root, at several limits."""
+    for el in root.iter(etree.Element):
+        for limit in limits:
+            assert aria.text_of(el, limit) == aria.text_of_in_python(el, limit), f"{what}: text_of {limit}"
+            assert landmarks.first_text(el, limit) == landmarks.first_text_in_python(el, limit), \
+                f"{what}: first_text {limit}"
 
 
 def assert_same(root, what: str = "") -> None:
@@ -130,6 +141,7 @@ def test_generated_pages_come_out_the_same():
         doc = document.parse(_page(seed))
         assert_same(doc.body, f"seed {seed}")
         assert_same(doc.root, f"seed {seed}, from the root")
+        assert_same_texts(doc.root, f"seed {seed}")
 
 
 @needs_accelerator
@@ -150,7 +162,11 @@ def test_trees_the_repairs_changed_come_out_the_same():
     link = etree.SubElement(box, "a", href="/x")
     link.text = "链接"
     etree.SubElement(link, "img", alt="\u3000")
+    etree.SubElement(box, "img", alt=" 标志 ").tail = "图后"
+    box.append(etree.ProcessingInstruction("pi", "内容"))
+    box[-1].tail = "指令之后"
     assert_same(body, "changed tree")
+    assert_same_texts(body, "changed tree")
 
 
 @needs_accelerator
@@ -158,6 +174,10 @@ def test_deep_nesting_is_walked_without_recursion():
     depth = 100_000
     doc = document.parse("<body>" + "<div>深" * depth + "底" + "</div>" * depth + "</body>")
     assert_same(doc.body, "100,000 levels")
+    # Empty levels: the texts walk all the way down (and back up) before they have their characters.
+    doc = document.parse("<body>" + "<div>" * depth + "底部的文字" + "</div>" * depth + "尾</body>")
+    assert aria.text_of(doc.body, 200) == aria.text_of_in_python(doc.body, 200) == "底部的文字尾"
+    assert landmarks.first_text(doc.body, 12) == landmarks.first_text_in_python(doc.body, 12) == "底部的文字尾"
 
 
 @needs_accelerator
@@ -167,6 +187,7 @@ def test_deep_nesting_is_walked_without_recursion():
 def test_edge_cases_come_out_the_same(markup):
     doc = document.parse(markup)
     assert_same(doc.body, markup)
+    assert_same_texts(doc.root, markup)
 
 
 @needs_accelerator
@@ -175,6 +196,12 @@ def test_comments_and_non_elements_are_refused():
         ACCELERATOR.measure("<p>", aria.hidden)
     with pytest.raises(TypeError):
         ACCELERATOR.measure(etree.Comment("c"), aria.hidden)
+    for call in (lambda el: ACCELERATOR.text_of(el, 10, aria.hidden), lambda el: ACCELERATOR.first_text(el, 10)):
+        with pytest.raises(TypeError):
+            call("<p>")
+        with pytest.raises(TypeError):
+            call(etree.Comment("c"))
+    assert aria.text_of(etree.Comment("注释"), 10) == "注释"  # (the wrappers leave comments to the reference)
 
 
 @needs_accelerator
@@ -185,6 +212,8 @@ def test_an_error_in_the_hidden_test_is_raised_not_swallowed():
         raise RuntimeError("broken")
     with pytest.raises(RuntimeError):
         ACCELERATOR.measure(doc.body, broken)
+    with pytest.raises(RuntimeError):
+        ACCELERATOR.text_of(doc.body, 10, broken)
 
 
 @needs_accelerator
@@ -195,6 +224,7 @@ def test_own_fixtures_and_demo_pages_come_out_the_same():
         doc = document.parse(path.read_bytes().decode("utf-8", "replace"))
         if doc.body is not None:
             assert_same(doc.body, str(path))
+            assert_same_texts(doc.root, str(path), limits=(12, 30))
 
 
 @needs_accelerator
@@ -205,3 +235,4 @@ def test_real_portal_pages_come_out_the_same():
     for name in CORPUS_PAGES:
         doc = document.parse((CORPUS / name).read_text(encoding="utf-8"))
         assert_same(doc.body, name)
+        assert_same_texts(doc.root, name, limits=(12, 30))

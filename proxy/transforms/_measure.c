@@ -11,6 +11,12 @@
  *       root first); order and end, dictionaries element -> position, and -> position of its last measured
  *       descendant; the rest, lists by position.  hidden(element) is called for the elements whose own
  *       attributes could hide them (style, hidden, aria-hidden; every <input>), as the reference does.
+ *   text_of(element, limit, hidden) -> str
+ *       aria.text_of's pieces (rendered text, img alts), joined but not yet squashed: the same walk, stopping
+ *       at the same piece (once more than twice the limit in visible characters is read).
+ *   first_text(element, size) -> str
+ *       landmarks.first_text: the subtree's text pieces (as itertext() yields them) without whitespace,
+ *       piece by piece until at least size characters.
  *
  * The tree is read through lxml's public C API (lxml.etree_api.h: the element proxies) and libxml2's node
  * structures (the headers lxml ships with the libxml2 it is built on).  Nothing is written to the tree.
@@ -364,6 +370,251 @@ done:
     return result;
 }
 
+/* --- text_of and first_text ------------------------------------------------------------------------- */
+
+typedef struct {
+    char *data;
+    size_t length, capacity;
+} Buffer;
+
+static int buffer_add(Buffer *b, const char *bytes, size_t length) {
+    if (b->length + length > b->capacity) {
+        size_t capacity = b->capacity ? b->capacity : 256;
+        while (capacity < b->length + length)
+            capacity *= 2;
+        char *grown = PyMem_Realloc(b->data, capacity);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->length, bytes, length);
+    b->length += length;
+    return 0;
+}
+
+static int text_node(const xmlNode *node) {
+    return node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE;
+}
+
+/* lxml's element-like nodes (what iterating an element yields): elements, comments, PIs, entity references. */
+static int element_like(const xmlNode *node) {
+    return node->type == XML_ELEMENT_NODE || node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE ||
+           node->type == XML_ENTITY_REF_NODE;
+}
+
+static xmlNode *next_element_like(xmlNode *node) {
+    while (node != NULL && !element_like(node))
+        node = node->next;
+    return node;
+}
+
+/* A run of text nodes from node on (an element's .text from its first child, a node's .tail from its next
+ * sibling): appended to out, its visible characters added to size. */
+static int add_run(Buffer *out, const xmlNode *node, Py_ssize_t *size) {
+    for (; node != NULL && text_node(node); node = node->next) {
+        if (node->content == NULL)
+            continue;
+        size_t length = strlen((const char *)node->content);
+        if (buffer_add(out, (const char *)node->content, length) < 0)
+            return -1;
+        *size += visible_chars(node->content);
+    }
+    return 0;
+}
+
+/* Is the element read by text_of: rendered, not hidden?  -1: an error. */
+static int readable(xmlNode *node, struct LxmlDocument *doc, PyObject *hidden) {
+    PyObject *proxy;
+    int shown = measured(node, doc, hidden, &proxy);
+    Py_XDECREF(proxy);
+    return shown;
+}
+
+static int add_alt(Buffer *out, xmlNode *node) {
+    if (node->ns != NULL && node->ns->href != NULL)
+        return 0;
+    if (strcmp((const char *)node->name, "img") != 0)
+        return 0;
+    xmlAttr *alt = attribute(node, "alt");
+    if (alt == NULL)
+        return 0;
+    int says = says_something(alt);
+    if (says <= 0)
+        return says;
+    for (xmlNode *piece = alt->children; piece; piece = piece->next)
+        if (piece->type == XML_TEXT_NODE && piece->content != NULL &&
+            buffer_add(out, (const char *)piece->content, strlen((const char *)piece->content)) < 0)
+            return -1;
+    return 0;
+}
+
+typedef struct {
+    xmlNode *next;  /* the next element-like child to read */
+    xmlNode *owner; /* the element whose tail follows its children (NULL for the first) */
+} Level;
+
+static PyObject *text_of(PyObject *self, PyObject *args) {
+    PyObject *root, *hidden;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "OnO:text_of", &root, &limit, &hidden))
+        return NULL;
+    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
+        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_TypeError, "text_of() needs an lxml element");
+        return NULL;
+    }
+    xmlNode *el = ((struct LxmlElement *)root)->_c_node;
+    struct LxmlDocument *doc = ((struct LxmlElement *)root)->_doc;
+    Buffer out = {0};
+    Level *stack = NULL;
+    Py_ssize_t depth = 0, capacity = 0, size = 0;
+    PyObject *result = NULL;
+    int plain = el->ns == NULL || el->ns->href == NULL;
+    if (!(plain && named(el->name, NOT_RENDERED, COUNT(NOT_RENDERED))) && add_run(&out, el->children, &size) < 0)
+        goto done;
+    capacity = 64;
+    if ((stack = PyMem_Malloc((size_t)capacity * sizeof(Level))) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    stack[depth++] = (Level){next_element_like(el->children), NULL};
+    while (depth > 0 && size <= limit * 2) {
+        Level *level = &stack[depth - 1];
+        xmlNode *child = level->next;
+        if (child == NULL) {
+            xmlNode *owner = level->owner;
+            depth--;
+            if (owner != NULL && add_run(&out, owner->next, &size) < 0)
+                goto done;
+            continue;
+        }
+        level->next = next_element_like(child->next);
+        int shown = 0;
+        if (child->type == XML_ELEMENT_NODE && (shown = readable(child, doc, hidden)) < 0)
+            goto done;
+        if (!shown) {
+            if (add_run(&out, child->next, &size) < 0) /* its tail */
+                goto done;
+            continue;
+        }
+        if (add_alt(&out, child) < 0 || add_run(&out, child->children, &size) < 0)
+            goto done;
+        if (depth == capacity) {
+            Level *grown = PyMem_Realloc(stack, (size_t)(capacity * 2) * sizeof(Level));
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            stack = grown;
+            capacity *= 2;
+        }
+        stack[depth++] = (Level){next_element_like(child->children), child}; /* its children, then its tail */
+    }
+    result = PyUnicode_DecodeUTF8(out.data ? out.data : "", (Py_ssize_t)out.length, "strict");
+done:
+    PyMem_Free(out.data);
+    PyMem_Free(stack);
+    return result;
+}
+
+/* The characters of a UTF-8 run that are not whitespace by Python's str.split(). */
+static int add_unspaced(Buffer *out, const xmlNode *node, Py_ssize_t *count) {
+    Buffer run = {0};
+    for (; node != NULL && text_node(node); node = node->next)
+        if (node->content != NULL && buffer_add(&run, (const char *)node->content,
+                                                strlen((const char *)node->content)) < 0)
+            goto fail;
+    if (run.length == 0)
+        return 0;
+    PyObject *text = PyUnicode_DecodeUTF8(run.data, (Py_ssize_t)run.length, "strict");
+    if (text == NULL)
+        goto fail;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), start = 0;
+    const char *utf8 = run.data;
+    /* (walk the code points and the UTF-8 bytes together: copy the bytes of each non-space code point) */
+    size_t at = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        unsigned char lead = (unsigned char)utf8[at];
+        size_t width = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+        if (!Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
+            if (buffer_add(out, utf8 + at, width) < 0) {
+                Py_DECREF(text);
+                goto fail;
+            }
+            (*count)++;
+        }
+        at += width;
+    }
+    (void)start;
+    Py_DECREF(text);
+    PyMem_Free(run.data);
+    return 0;
+fail:
+    PyMem_Free(run.data);
+    return -1;
+}
+
+static PyObject *first_text(PyObject *self, PyObject *args) {
+    PyObject *root;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "On:first_text", &root, &size))
+        return NULL;
+    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
+        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_TypeError, "first_text() needs an lxml element");
+        return NULL;
+    }
+    xmlNode *top = ((struct LxmlElement *)root)->_c_node;
+    Buffer out = {0};
+    Py_ssize_t count = 0;
+    /* itertext(): each element's text run, then its children's, then its tail run (not the top's tail); comments
+     * and PIs give only their tails.  Document order without recursion: down, along, back up by parent. */
+    if (add_unspaced(&out, top->children, &count) < 0)
+        goto fail;
+    xmlNode *node = next_element_like(top->children);
+    while (node != NULL && count < size) {
+        if (node->type == XML_ELEMENT_NODE && count < size) {
+            if (add_unspaced(&out, node->children, &count) < 0)
+                goto fail;
+            xmlNode *child = next_element_like(node->children);
+            if (child != NULL) {
+                node = child;
+                continue;
+            }
+        }
+        /* node is done: its tail, then the next sibling, or up (each parent's tail) until one has a sibling */
+        for (;;) {
+            if (count >= size)
+                break;
+            if (add_unspaced(&out, node->next, &count) < 0)
+                goto fail;
+            xmlNode *sibling = next_element_like(node->next);
+            if (sibling != NULL) {
+                node = sibling;
+                break;
+            }
+            node = node->parent;
+            if (node == top || node == NULL) {
+                node = NULL;
+                break;
+            }
+        }
+        if (count >= size)
+            break;
+    }
+    PyObject *result = PyUnicode_DecodeUTF8(out.data ? out.data : "", (Py_ssize_t)out.length, "strict");
+    PyMem_Free(out.data);
+    return result;
+fail:
+    PyMem_Free(out.data);
+    return NULL;
+}
+
 static PyObject *tag_lists(PyObject *self, PyObject *unused) {
     PyObject *not_rendered = PyFrozenSet_New(NULL), *media = PyFrozenSet_New(NULL);
     if (not_rendered == NULL || media == NULL)
@@ -394,6 +645,8 @@ fail:
 static PyMethodDef methods[] = {
     {"measure", measure, METH_VARARGS, "aria.Measure's walk: (sequence, order, end, through, text, link_text, "
                                        "links, media, frames)."},
+    {"text_of", text_of, METH_VARARGS, "aria.text_of's pieces, joined (not squashed)."},
+    {"first_text", first_text, METH_VARARGS, "landmarks.first_text."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},
     {NULL, NULL, 0, NULL},
 };

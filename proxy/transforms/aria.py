@@ -296,7 +296,15 @@ def title_parts(root) -> list[str]:
 
 def text_of(el, limit: int = 200) -> str:
     """The rendered-ish text of el (scripts, styles and hidden parts left out), whitespace squashed.  The walk
-    stops once it has twice the limit in visible characters (a stack, not recursion: pages nest deep)."""
+    stops once it has twice the limit in visible characters (in C where it was built: text_of_in_python)."""
+    if ACCELERATOR is not None and el.tag.__class__ is str:
+        return squash(ACCELERATOR.text_of(el, limit, hidden))[:limit]
+    return text_of_in_python(el, limit)
+
+
+def text_of_in_python(el, limit: int = 200) -> str:
+    """text_of, the reference (tests/test_measure.py holds _measure.c to it): a stack, not recursion, as
+    pages nest deep."""
     parts: list[str] = []
     size = 0
     if el.text and tag_of(el) not in _NOT_RENDERED:
