@@ -38,7 +38,7 @@ def _url_attributes(root):
     return found
 
 
-_STYLED = etree.XPath("//@style")
+_STYLED = etree.XPath("/descendant::*/@style")  # (//@style would look for attributes on every node, text too)
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)""", re.I)
 
@@ -64,7 +64,10 @@ def cannot_name(url: str, names: tuple[str, ...]) -> bool:
     if not url.isascii() or _URL_SPACE.search(url):
         return False
     lowered = url.lower()
-    return not any(name in lowered for name in names)
+    for name in names:  # (a loop, not any() over a generator: this runs for most links of a page)
+        if name in lowered:
+            return False
+    return True
 
 
 class KeepReaderOnProxy(Stateless):
@@ -118,10 +121,13 @@ class KeepReaderOnProxy(Stateless):
     @staticmethod
     def _css_urls(doc: Document, links: UpstreamLinks) -> None:
         """Absolute upstream url(...) in style attributes and <style> blocks (rare, but they break images)."""
-        hosts = links.hosts
+        hosts = tuple(links.hosts)
 
         def fix(text: str) -> str:
-            if not any(host in text for host in hosts):
+            for host in hosts:  # (most styles name no host: a plain loop, no generator)
+                if host in text:
+                    break
+            else:
                 return text
             return _CSS_URL.sub(lambda m: m.group(0).replace(
                 m.group(2), links.rewrite(m.group(2), navigational=False) or m.group(2)), text)
