@@ -24,7 +24,7 @@ def valid_lang(value: str | None) -> bool:
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
-_LATIN = re.compile(r"[A-Za-z]+")
+_ASCII_LETTERS = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
 _LANG_ATTRIBUTES = etree.XPath("//body//*/@lang/..")  # //body//*[@lang], through the (faster) attribute axis
 _NO_TEXT = frozenset({"script", "style", "noscript", "template", "textarea"})
 
@@ -48,7 +48,11 @@ def _script_counts(doc: Document, sample: int = 1500) -> tuple[int, int]:
             if child.tag.__class__ is str and child.tag not in _NO_TEXT:
                 stack.append(child)
     text = "".join(parts)
-    return sum(map(len, _HAN.findall(text))), sum(map(len, _LATIN.findall(text)))
+    # Counted without a list of runs: what removing the Han characters takes off the length, and the ASCII
+    # letters (the only [A-Za-z]) as UTF-8 bytes, deleted in one C pass (half the time of the two findall()s).
+    han = len(text) - len(_HAN.sub("", text))
+    data = text.encode("utf-8", "surrogatepass")
+    return han, len(data) - len(data.translate(None, _ASCII_LETTERS))
 
 
 def is_chinese_text(han: int, latin: int) -> bool:
