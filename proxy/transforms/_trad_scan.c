@@ -22,8 +22,9 @@
 #include <Python.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
-/* trad_markup.BLOCK_TAGS, sorted for bsearch (test_trad_scan checks the two lists agree). */
+/* trad_markup.BLOCK_TAGS, sorted: grouped by first letter (test_trad_scan checks the two lists agree). */
 static const char *BLOCK_TAGS[] = {
     "address", "area", "article", "aside", "audio", "blockquote", "body", "br", "button", "canvas",
     "caption", "center", "col", "colgroup", "dd", "details", "dialog", "dir", "div", "dl", "dt",
@@ -63,7 +64,7 @@ static int table_add(Table *t, Py_ssize_t a, Py_ssize_t b, Py_ssize_t c, Py_ssiz
         t->capacity = capacity;
     }
     Py_ssize_t *row = t->items + t->count * t->width, values[4] = {a, b, c, d};
-    memcpy(row, values, (size_t)t->width * sizeof(Py_ssize_t));
+    for (Py_ssize_t k = 0; k < t->width; k++) row[k] = values[k]; /* (a call to memcpy cost more than this) */
     t->count++;
     return 0;
 }
@@ -113,7 +114,16 @@ static int starts_with_any(const Text *t, Py_ssize_t i, const char **list, size_
 
 static int is_word(Py_UCS4 c) { return c == '_' || Py_UNICODE_ISALNUM(c); }
 
+/* The page is UCS-4, and so is wchar_t where it is 32 bits wide (Linux, macOS): then the C library's wmemchr
+ * (vectorized) finds a character, several times faster than a loop reading one at a time. */
 static Py_ssize_t find_char_before(const Text *t, Py_ssize_t from, Py_ssize_t to, Py_UCS4 c) {
+    if (from >= to) return -1;
+#if WCHAR_MAX >= 0x10FFFF
+    if (sizeof(wchar_t) == sizeof(Py_UCS4)) {
+        const wchar_t *found = wmemchr((const wchar_t *)t->data + from, (wchar_t)c, (size_t)(to - from));
+        return found ? (Py_ssize_t)(found - (const wchar_t *)t->data) : -1;
+    }
+#endif
     for (Py_ssize_t i = from; i < to; i++)
         if (AT(t, i) == c) return i;
     return -1;
@@ -122,12 +132,33 @@ static Py_ssize_t find_char_before(const Text *t, Py_ssize_t from, Py_ssize_t to
 static Py_ssize_t find_char(const Text *t, Py_ssize_t from, Py_UCS4 c) { return find_char_before(t, from, t->length, c); }
 
 static int non_ascii(const Text *t, Py_ssize_t a, Py_ssize_t b) {
-    for (Py_ssize_t i = a; i < b; i++)
-        if (AT(t, i) > 127) return 1;
-    return 0;
+    Py_UCS4 any = 0; /* (no early exit: the compiler vectorizes the loop, faster on text of any length) */
+    for (Py_ssize_t i = a; i < b; i++) any |= AT(t, i);
+    return any > 127;
 }
 
-static int compare_names(const void *key, const void *item) { return strcmp(key, *(const char *const *)item); }
+/* Where each letter's block tags start in BLOCK_TAGS (sorted), and every tag's length, filled by the module's
+ * init: a "<" is checked against the few tags of its first letter, lengths first, instead of by bsearch
+ * (strcmp was a tenth of the scan). */
+static size_t block_first[27];
+static size_t block_length[N_BLOCK_TAGS];
+
+static void index_block_tags(void) {
+    size_t k = 0;
+    for (int letter = 0; letter < 26; letter++) {
+        block_first[letter] = k;
+        while (k < N_BLOCK_TAGS && BLOCK_TAGS[k][0] == 'a' + letter) k++;
+    }
+    block_first[26] = k;
+    for (k = 0; k < N_BLOCK_TAGS; k++) block_length[k] = strlen(BLOCK_TAGS[k]);
+}
+
+static int is_block_tag(const char *name, size_t n) {
+    if (name[0] < 'a' || name[0] > 'z') return 0;
+    for (size_t k = block_first[name[0] - 'a']; k < block_first[name[0] - 'a' + 1]; k++)
+        if (block_length[k] == n && memcmp(BLOCK_TAGS[k], name, n) == 0) return 1;
+    return 0;
+}
 
 /* Where the break starting at `i` (a "<") ends, or -1: trad_markup._BREAK, which is
  *   a block tag (start or end), to its ">";
@@ -148,12 +179,14 @@ static Py_ssize_t break_end(const Text *t, PyObject *markup, Py_ssize_t i, PyObj
     if (n && j + n < t->length) {
         Py_UCS4 next = AT(t, j + n);
         if ((next == '/' || next == '>' || Py_UNICODE_ISSPACE(next)) &&
-            bsearch(name, BLOCK_TAGS, N_BLOCK_TAGS, sizeof(char *), compare_names)) {
+            is_block_tag(name, (size_t)n)) {
             Py_ssize_t end = find_char(t, j + n, '>');
             return end < 0 ? -1 : end + 1;
         }
     }
+    Py_UCS4 first = i + 1 < t->length ? AT(t, i + 1) : 0;
     for (size_t k = 0; k < COUNT(RAW_TEXT_TAGS); k++) {
+        if (first != (Py_UCS4)(unsigned char)RAW_TEXT_TAGS[k][0]) continue; /* (most "<" end here) */
         size_t len = strlen(RAW_TEXT_TAGS[k]);
         if (!starts_with(t, i + 1, RAW_TEXT_TAGS[k])) continue;
         Py_ssize_t after = i + 1 + (Py_ssize_t)len;
@@ -164,7 +197,8 @@ static Py_ssize_t break_end(const Text *t, PyObject *markup, Py_ssize_t i, PyObj
         if (close < 0) return close == -2 ? -2 : -1;
         return close + PyUnicode_GET_LENGTH(raw_ends[k]);
     }
-    if (PyUnicode_Tailmatch(markup, skip_start, i, t->length, -1) == 1) {
+    if ((PyUnicode_GET_LENGTH(skip_start) < 2 || first == PyUnicode_READ_CHAR(skip_start, 1)) &&
+        PyUnicode_Tailmatch(markup, skip_start, i, t->length, -1) == 1) {
         Py_ssize_t close = PyUnicode_Find(markup, skip_end, i + PyUnicode_GET_LENGTH(skip_start), t->length, 1);
         if (close < 0) return close == -2 ? -2 : -1;
         return close + PyUnicode_GET_LENGTH(skip_end);
@@ -199,6 +233,7 @@ static int tag_values(const Text *t, PyObject *markup, Py_ssize_t start, Py_ssiz
         if (AT(t, i) != ' ') continue;
         for (size_t k = 0; k < COUNT(TEXT_ATTRIBUTES); k++) {
             const char *name = TEXT_ATTRIBUTES[k];
+            if (i + 1 >= t->length || AT(t, i + 1) != (Py_UCS4)(unsigned char)name[0]) continue;
             Py_ssize_t value = i + 1 + (Py_ssize_t)strlen(name) + 2;
             if (!starts_with(t, i + 1, name) || !starts_with(t, value - 2, "=\"")) continue;
             Py_ssize_t close = find_char_before(t, value, end, '"');
@@ -278,10 +313,10 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     int chunk_non_ascii = 0;
     for (;;) {
         /* Next "<", noting non-ASCII text on the way. */
-        while (i < t.length && AT(&t, i) != '<') {
-            if (AT(&t, i) > 127) chunk_non_ascii = 1;
-            i++;
-        }
+        Py_ssize_t next = find_char(&t, i, '<');
+        if (next < 0) next = t.length;
+        if (!chunk_non_ascii && non_ascii(&t, i, next)) chunk_non_ascii = 1;
+        i = next;
         Py_ssize_t end = i < t.length ? break_end(&t, markup, i, skip_start, skip_end, raw_ends) : -1;
         if (end == -2) goto done;
         if (i >= t.length || end >= 0) {
@@ -572,6 +607,7 @@ static int add_names(PyObject *m, const char *attribute, const char **list, size
 }
 
 PyMODINIT_FUNC PyInit__trad_scan(void) {
+    index_block_tags();
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (add_names(m, "BLOCK_TAGS", BLOCK_TAGS, N_BLOCK_TAGS) < 0 ||
