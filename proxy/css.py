@@ -261,6 +261,8 @@ def _rewrite_declarations(text: str, scale: Scale | None, replaced: bool, rewrit
     if _PLAIN_DECLARATIONS.fullmatch(plain) is None:
         tokens = tinycss2.parse_component_value_list(text, skip_comments=False)
         return tinycss2.serialize(_rewrite_declaration_tokens(tokens, scale, replaced, rewrite_url))
+    if rewrite_url is None and (scale is None or _INTERESTING.search(plain) is None):
+        return plain  # no declaration can change (a declaration's match is one in the whole): the common case
     chunks = plain.split(";")
     for index, chunk in enumerate(chunks):
         has_url = rewrite_url is not None and "url(" in chunk

@@ -193,6 +193,57 @@ def test_plain_mode_untouched():
     assert "a11y-proxy-elder" not in out and "elder.css" not in out
 
 
+
+def test_floating_names_are_found_as_by_the_pattern_without_lookahead():
+    """_FLOATING_INSIDE looks ahead for a first letter of its names before trying them: it must find exactly what
+    the pattern without the lookahead finds.  Every name must start with one of those letters, and the letters as a
+    class must match (case-insensitively) exactly the characters the names' first letters match, all of Unicode."""
+    import re
+
+    from proxy.transforms import elder
+
+    group = elder._FLOATING.pattern.split(r"(^|[\s_-])(", 1)[1].rsplit(r")($|", 1)[0]
+    depth, names, start = 0, [], 0
+    for index, char in enumerate(group + "|"):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            names.append(group[start:index])
+            start = index + 1
+    letters = set(re.search(r"\(\?=\[(\w+)\]\)", elder._FLOATING_INSIDE.pattern).group(1))
+    assert {name[0] for name in names} == letters
+    everything = "".join(map(chr, range(0x110000)))
+    as_class = re.findall(f"[{''.join(sorted(letters))}]", everything, re.I)
+    as_literals = re.findall("|".join(sorted(letters)), everything, re.I)
+    assert as_class == as_literals
+    without = re.compile(elder._FLOATING.pattern.replace(r"(^|[\s_-])", r"[\s_-]", 1), re.I)
+    samples = ["float", "FloatAd", "piaochuang1", "pop-up", "Ad", "ads", "layer_ad", "gg", "GUANGGAO", "header",
+               "adverts", "floatwindow", "fudong", "COUPLET", "duilian", "tanchuang", "adv", "loading", "title-float",
+               "nav_ad_2", "padding", "\u212aad", "ad\u0131", "advert_x"]
+    for sample in samples:
+        for text in (f"\n{sample}\n", f"\nx-{sample}\n", f"\nx {sample}9\n", f"\n{sample}-x\n"):
+            assert bool(without.search(text)) == bool(elder._FLOATING_INSIDE.search(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "display:none", "color: red; margin:0 4%", " visibility: visible; position: fixed; width: 100%;",
+    "font-family: 宋体, SimSun;", "line-height:1.5; font-size:14px; padding:10px 0", "height:53px", "Height:1px",
+    "max-height : 3em ;color:red", "font:12px/1 a", "x:1;font-size:9pt;y:2", "background:url(a.png)", "a:b;;c:d",
+    "FONT-SIZE:12PX", "white-space:nowrap;overflow:hidden", "width:100px;line-height:20px;height:20px",
+    "color:red\r\nfont-size:12px", "", ";", "font-size:/**/12px", "font\\-size:12px",
+])
+def test_style_attributes_rewritten_declaration_by_declaration_as_through_tinycss2(text):
+    """A declaration list no size or height declaration of which is written plainly comes back as it was (the
+    short cut before the per-declaration loop); either way, what tinycss2 would make of it."""
+    import tinycss2
+
+    from proxy import css
+
+    for tag in ("div", "img"):
+        expected = tinycss2.serialize(css._rewrite_declaration_tokens(
+            tinycss2.parse_component_value_list(css._unwrapped(text), skip_comments=False), SCALE,
+            tag in css._REPLACED, None))
+        assert rewrite_style_attribute(text, SCALE, tag) == expected
+
 # --- through the proxy --------------------------------------------------------------------------------
 
 def portal() -> web.Application:

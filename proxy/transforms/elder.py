@@ -27,7 +27,9 @@ _FLOATING = re.compile(
     r"tanchuang|advert\w*|ads?|guanggao|gg|layer_?ad|adv)($|[\s_-]|\d)", re.I)
 # The same on "\n" + text + "\n": starting with a character class, the regex module scans for it in C (a third
 # faster over the ids and classes of a whole page than trying each position).
-_FLOATING_INSIDE = re.compile(_FLOATING.pattern.replace(r"(^|[\s_-])", r"[\s_-]", 1), re.I)
+# The lookahead (every name in the group starts with one of those letters) turns most separators away before the
+# group's case-insensitive branches are tried one by one: a third faster on a page's ids and classes.
+_FLOATING_INSIDE = re.compile(_FLOATING.pattern.replace(r"(^|[\s_-])", r"[\s_-](?=[fpcdtagl])", 1), re.I)
 # Download and payment lures (a veto item of the elder-friendly design spec); attachments are not lures.
 _DOWNLOAD_APP = re.compile(r"(下载|下載)\s*(APP|App|app|客户端|手机版)")
 _LURE_WORDS = ("扫码下载", "立即下载APP", "充值", "在线支付", "立即购买", "抽奖")
@@ -36,10 +38,11 @@ _FIXED_POSITION = re.compile(r"position\s*:\s*(fixed|absolute)", re.I)
 # Attribute-axis queries: libxml2 answers each in a fraction of a millisecond, where //*[@style] (a predicate on
 # every element) or a Python walk over every element costs several times more on a large page.
 _STYLE_VALUES = etree.XPath("//*/@style")
-_IDS = etree.XPath("descendant::*/@id")
-_CLASSES = etree.XPath("descendant::*/@class")
+# (Plain strings: a "smart" one carries its element, and making a Python object for each element is what costs.)
+_IDS = etree.XPath("descendant::*/@id", smart_strings=False)
+_CLASSES = etree.XPath("descendant::*/@class", smart_strings=False)
 _WITH_ID_OR_CLASS = etree.XPath("descendant::*/@id/.. | descendant::*/@class/..")
-_TEXT = etree.XPath("string()")
+_TEXT = etree.XPath("string()", smart_strings=False)
 _WITH_DESCRIBED_IMAGE = etree.XPath("descendant::img[@alt != '']/ancestor::a")  # (in document order, once each)
 
 
