@@ -37,6 +37,7 @@ Design (docs/toolbar.md says why):
 """
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass, replace
 from html import escape
@@ -78,7 +79,8 @@ CONTRAST_LABELS = {key: scheme.name for key, scheme in SCHEMES.items()}
 
 # What the page says about focus: tabindex and accesskey attribute nodes (the attribute axis is the fastest
 # search libxml2 offers: a third of an element search with an attribute predicate, on portal pages).
-_FOCUS_ATTRIBUTES = etree.XPath("//@tabindex | //@accesskey")
+# (/descendant::*/@x walks the elements only; //@x looks for attributes on every node, text too)
+_FOCUS_ATTRIBUTES = etree.XPath("/descendant::*/@tabindex | /descendant::*/@accesskey")
 _HAS_TOOLBAR = etree.XPath(f"boolean(//section/@id[.='{TOOLBAR_ID}'])")
 _HAS_TITLE = etree.XPath("boolean(//title)")
 
@@ -270,8 +272,20 @@ def _markup(modes: Modes, site: str, now: str | None, ordered_focus: bool) -> st
 
 
 def build(page: Page, ordered_focus: bool = False) -> etree._Element:
-    """The toolbar element: its markup parsed once by libxml2 (one C call, not one Python call per node)."""
-    return etree.fromstring(markup(page, ordered_focus))
+    """The toolbar element: a copy of the tree made once per mode set, with this page's path put into its
+    links (the same element as parsing markup(page); copying the tree in C and setting a dozen hrefs costs
+    less than parsing the markup again for every page)."""
+    bar = copy.deepcopy(_tree(page.modes, _site_variant(page), page.trad_config, ordered_focus))
+    path = quote(page.public_path, safe="/")
+    for link in bar.iter("a"):
+        link.set("href", link.get("href").replace(_NEXT, path))
+    return bar
+
+
+@functools.lru_cache(maxsize=256)
+def _tree(modes: Modes, site: str, now: str | None, ordered_focus: bool) -> etree._Element:
+    # Shared by every page with these modes, on every thread: it is only ever copied, never changed.
+    return etree.fromstring(_markup(modes, site, now, ordered_focus))
 
 
 class ToolbarNotice(Stateless):
