@@ -236,3 +236,48 @@ def test_real_portal_pages_come_out_the_same():
         doc = document.parse((CORPUS / name).read_text(encoding="utf-8"))
         assert_same(doc.body, name)
         assert_same_texts(doc.root, name, limits=(12, 30))
+
+
+_FOOTER_PIECES = ["版权所有", "版权归", "版权：", "版权", "ICP备", "icp证", "IcP备", "网站标识码", "标识码", "网站识别码",
+                  "主办单位", "主办：", "承办", "技术支持", "公网安备", "Copyright", "COPYRIGHT", "copyrights", "©",
+                  "All rights reserved", "ALL\u3000RIGHTS\xa0RESERVED", "all  rights", "rights reserved", "ights",
+                  "\u0130CP备", "\u0131cp证", "all right\u017f reserved", "\u212a", " ", "\n", "文字", "a", "i", "c"]
+
+
+def _footer_spans_by_regex(text: str) -> list[tuple[int, int]]:
+    """FOOTER_TEXT's spans, one per start: what _footer_lines finds without the regex."""
+    return sorted(match.span() for start in range(len(text))
+                  if (match := landmarks.FOOTER_TEXT.match(text, start)) is not None)
+
+
+@needs_accelerator
+def test_find_all_finds_what_str_find_finds():
+    rng = random.Random(5)
+    alphabet = "abcABCİıſK版权所有 \u3000"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        words = tuple({"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3))) for _ in range(5)})
+        found = ACCELERATOR.find_all(text, words, False)
+        assert found == [landmarks._finds(text, word) for word in words]
+        lower_words = tuple(word for word in words if word == word.lower())
+        ascii_lower = text.translate({c: c + 32 for c in range(ord("A"), ord("Z") + 1)})
+        assert ACCELERATOR.find_all(text, lower_words, True) == [landmarks._finds(ascii_lower, w) for w in lower_words]
+    with pytest.raises(ValueError):
+        ACCELERATOR.find_all("text", ("",), False)
+    with pytest.raises(ValueError):
+        ACCELERATOR.find_all("text", tuple(str(n) for n in range(65)), False)
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_footer_lines_are_the_regex_spans(monkeypatch, accelerated):
+    """The footer search's spans (found with str.find, or the accelerator, where its keys are) are the regex's,
+    on texts made of footer words in every case, Unicode spaces and the characters re.I treats as letters."""
+    if accelerated and ACCELERATOR is None:
+        pytest.skip("the C accelerator is not built here")
+    monkeypatch.setattr(landmarks, "MEASURING", ACCELERATOR if accelerated else None)
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(_FOOTER_PIECES) for _ in range(rng.randint(0, 8)))
+        keys = landmarks._finds_each(text, landmarks._FOOTER_KEYS)
+        assert keys == {key: landmarks._finds(text, key) for key in landmarks._FOOTER_KEYS}
+        assert sorted(landmarks._footer_lines(text, keys)) == _footer_spans_by_regex(text), text

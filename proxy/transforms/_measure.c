@@ -17,6 +17,9 @@
  *   first_text(element, size) -> str
  *       landmarks.first_text: the subtree's text pieces (as itertext() yields them) without whitespace,
  *       piece by piece until at least size characters.
+ *   find_all(text, words, ignore_ascii_case) -> [[start, ...] per word]
+ *       every start of each word in text, overlapping ones included (landmarks._finds for many words in one
+ *       pass); ignore_ascii_case: A-Z match a-z (the words are given in lower case), nothing else changes.
  *
  * The tree is read through lxml's public C API (lxml.etree_api.h: the element proxies) and libxml2's node
  * structures (the headers lxml ships with the libxml2 it is built on).  Nothing is written to the tree.
@@ -24,6 +27,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 #pragma GCC diagnostic push
@@ -615,6 +619,82 @@ fail:
     return NULL;
 }
 
+/* --- find_all ---------------------------------------------------------------------------------------- */
+
+#define MAX_WORDS 64
+
+static Py_UCS4 ascii_lower(Py_UCS4 c) {
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static PyObject *find_all(PyObject *self, PyObject *args) {
+    PyObject *text, *words;
+    int ignore_case;
+    if (!PyArg_ParseTuple(args, "UO!p:find_all", &text, &PyTuple_Type, &words, &ignore_case))
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(words);
+    if (count > MAX_WORDS) {
+        PyErr_SetString(PyExc_ValueError, "find_all() takes at most 64 words");
+        return NULL;
+    }
+    /* For each low byte of a first character, the words that may start there: one table lookup a position. */
+    uint64_t starting[256] = {0};
+    for (Py_ssize_t w = 0; w < count; w++) {
+        PyObject *word = PyTuple_GET_ITEM(words, w);
+        if (!PyUnicode_Check(word) || PyUnicode_GET_LENGTH(word) == 0) {
+            PyErr_SetString(PyExc_ValueError, "find_all() words are non-empty strings");
+            return NULL;
+        }
+        Py_UCS4 first = PyUnicode_READ_CHAR(word, 0);
+        starting[first & 0xFF] |= (uint64_t)1 << w;
+        if (ignore_case && first >= 'a' && first <= 'z')
+            starting[(first - ('a' - 'A')) & 0xFF] |= (uint64_t)1 << w;
+    }
+    PyObject *found = PyList_New(count);
+    if (found == NULL)
+        return NULL;
+    for (Py_ssize_t w = 0; w < count; w++) {
+        PyObject *starts = PyList_New(0);
+        if (starts == NULL) {
+            Py_DECREF(found);
+            return NULL;
+        }
+        PyList_SET_ITEM(found, w, starts);
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        uint64_t candidates = starting[PyUnicode_READ(kind, data, i) & 0xFF];
+        while (candidates) {
+            int w = __builtin_ctzll(candidates);
+            candidates &= candidates - 1;
+            PyObject *word = PyTuple_GET_ITEM(words, w);
+            Py_ssize_t size = PyUnicode_GET_LENGTH(word);
+            if (i + size > length)
+                continue;
+            int word_kind = PyUnicode_KIND(word);
+            const void *word_data = PyUnicode_DATA(word);
+            Py_ssize_t j = 0;
+            for (; j < size; j++) {
+                Py_UCS4 a = PyUnicode_READ(kind, data, i + j), b = PyUnicode_READ(word_kind, word_data, j);
+                if (a != b && !(ignore_case && ascii_lower(a) == ascii_lower(b)))
+                    break;
+            }
+            if (j < size)
+                continue;
+            PyObject *start = PyLong_FromSsize_t(i);
+            if (start == NULL || PyList_Append(PyList_GET_ITEM(found, w), start) < 0) {
+                Py_XDECREF(start);
+                Py_DECREF(found);
+                return NULL;
+            }
+            Py_DECREF(start);
+        }
+    }
+    return found;
+}
+
 static PyObject *tag_lists(PyObject *self, PyObject *unused) {
     PyObject *not_rendered = PyFrozenSet_New(NULL), *media = PyFrozenSet_New(NULL);
     if (not_rendered == NULL || media == NULL)
@@ -647,6 +727,7 @@ static PyMethodDef methods[] = {
                                        "links, media, frames)."},
     {"text_of", text_of, METH_VARARGS, "aria.text_of's pieces, joined (not squashed)."},
     {"first_text", first_text, METH_VARARGS, "landmarks.first_text."},
+    {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},
     {NULL, NULL, 0, NULL},
 };
