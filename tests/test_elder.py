@@ -244,6 +244,32 @@ def test_style_attributes_rewritten_declaration_by_declaration_as_through_tinycs
             tag in css._REPLACED, None))
         assert rewrite_style_attribute(text, SCALE, tag) == expected
 
+
+def test_lure_words_found_as_by_the_pattern():
+    """_says_lure (character checks, then _find) answers what _LURE_TEXT.search does, and _find what str.find does,
+    on texts made of the words' own characters (a first character met more than 16 times included)."""
+    import random
+
+    from proxy.transforms import elder
+
+    rng = random.Random(7)
+    alphabet = "扫码下载載立即APPpp充值在线支付购买抽奖客户端手机版 \n"
+    words = list(elder._LURE_WORDS) + ["下载", "下載", "下载APP", "下載 客户端", "下" * 20 + "载"]
+    for _ in range(3000):
+        parts = [rng.choice(alphabet) for _ in range(rng.randrange(0, 60))]
+        for _ in range(rng.randrange(0, 3)):
+            parts.insert(rng.randrange(0, len(parts) + 1), rng.choice(words)[:rng.randrange(1, 8)])
+        text = "".join(parts)
+        assert elder._says_lure(text) == (elder._LURE_TEXT.search(text) is not None), text
+        for word in ("下载", "扫码下载", "充值", "下" * 3):
+            start = rng.randrange(0, len(text) + 2)
+            assert elder._find(text, word, start) == text.find(word, start), (text, word, start)
+    for text in ("下" * 40 + "载", "下 " * 40 + "下载APP", "下 " * 40, "扫" * 17 + "扫码下载"):
+        assert elder._says_lure(text) == (elder._LURE_TEXT.search(text) is not None), text
+        for start in (0, 5, 16, 17, 30, len(text)):
+            assert elder._find(text, "下载", start) == text.find("下载", start)
+            assert elder._find(text, "扫码下载", start) == text.find("扫码下载", start)
+
 # --- through the proxy --------------------------------------------------------------------------------
 
 def portal() -> web.Application:

@@ -190,16 +190,30 @@ def _says_lure(text: str) -> bool:
     fast scan for an alternation that starts with a group (0.45 ms on a 30,000-character page), while looking
     for one character is (1 µs), and for a word only once each of its characters is there."""
     for word in _LURE_WORDS:
-        if all(char in text for char in word) and word in text:
+        if all(char in text for char in word) and _find(text, word) != -1:
             return True
     for download in ("下载", "下載"):
         if download[1] in text and download[0] in text:
-            start = text.find(download)
+            start = _find(text, download)
             while start != -1:
                 if _DOWNLOAD_APP.match(text, start):
                     return True
-                start = text.find(download, start + 1)
+                start = _find(text, download, start + 1)
     return False
+
+
+def _find(text: str, word: str, start: int = 0) -> int:
+    """text.find(word, start), by way of the first few places that hold word's first character: Python finds one
+    character at memchr speed, and a Chinese word in Chinese text ten times slower (0.02-0.03 ms on a 30,000-
+    character page) as its search steps through the text nearly character by character.  A first character met
+    often (a page of 下) costs at most 16 steps more, then the plain search goes on from there."""
+    first = word[0]
+    for _ in range(16):
+        start = text.find(first, start)
+        if start == -1 or text.startswith(word, start):
+            return start
+        start += 1
+    return text.find(word, start)
 
 
 _MAIN_CONTENT = etree.XPath("//*/@role[.='main']/.. | //main | //article")  # (attribute axis: faster)
