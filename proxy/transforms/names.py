@@ -85,11 +85,21 @@ def site_name(doc: Document) -> str:
     return parts[-1] if parts else ""
 
 
+# The same patterns for ASCII values, which are matched lowercased: for them that is what re.I does, and a
+# case-sensitive pattern lets re skip ahead to its first letter (a 23-character src: 16 -> 9 µs for all 19).
+# (A pattern with capitals in it, were one added, keeps re.I: still right on a lowercased value.)
+_HINTS_LOWERCASE = [(re.compile(pattern.pattern) if pattern.pattern == pattern.pattern.lower() else pattern, name)
+                    for pattern, name in _HINTS]
+
+
 def hint_for(*values: str | None) -> str | None:
     for value in values:
         if not value:
             continue
-        for pattern, name in _HINTS:
+        hints = _HINTS
+        if value.isascii():
+            value, hints = value.lower(), _HINTS_LOWERCASE
+        for pattern, name in hints:
             if pattern.search(value):
                 return name
     return None
@@ -108,6 +118,9 @@ def host_name(href: str) -> str | None:
     return host
 
 
+_TINY_STYLE = re.compile(r"(?:^|;)(?:width|height):[0-3]px")
+
+
 def is_decorative(img) -> bool:
     src = img.get("src") or ""
     for attribute in ("width", "height"):
@@ -115,7 +128,7 @@ def is_decorative(img) -> bool:
         if value.isdigit() and int(value) <= 3:
             return True
     style = (img.get("style") or "").replace(" ", "").lower()
-    if re.search(r"(?:^|;)(?:width|height):[0-3]px", style):
+    if _TINY_STYLE.search(style):
         return True
     if not src.strip() or src.startswith("data:image/gif"):
         return True
