@@ -6,6 +6,7 @@ same page measured in the same run (issue 13, part 3).
     python3 bench/cold.py --modes plain,trad,elder,contrast,reader,trad+elder
     python3 bench/cold.py --all                # every corpus page: per-page totals, and their sum
     python3 bench/cold.py --page 017-court-home.html --cpu 1 --json out.json
+    python3 bench/cold.py --gc default         # Python's default collector, not the one a worker runs with
 
 The page: ../shared/corpus/pages/001-gz-article.html (the ~100 KB article the targets are stated for), or,
 without the corpus, tests/fixtures/repairs/article.html (the output says which).  The pipeline is the
@@ -50,6 +51,7 @@ from proxy import codec, document  # noqa: E402
 from proxy.modes import parse as parse_modes  # noqa: E402
 from proxy.pipeline import Page, Pipeline, build_pipeline  # noqa: E402
 from proxy.rules import load_rules_dir  # noqa: E402
+from proxy.server import tune_gc  # noqa: E402
 from proxy.settings import Settings  # noqa: E402
 from proxy.urls import mode_prefix  # noqa: E402
 
@@ -127,8 +129,9 @@ class Bench:
 
 
 def measure(bench: Bench, pages: list[tuple[str, str]], modes: list[str], rounds: int,
-            with_steps: bool = True) -> dict:
-    """Medians (ms) per page: pass, render per mode, and steps per mode."""
+            with_steps: bool = True, server_gc: bool = True) -> dict:
+    """Medians (ms) per page: pass, render per mode, and steps per mode.  server_gc: the collector tuned as
+    a worker tunes it after start-up (proxy.server.tune_gc), else Python's defaults."""
     samples: dict[str, dict] = {name: {"pass": [], "render": {m: [] for m in modes},
                                        "steps": {m: {} for m in modes}} for name, _ in pages}
     for name, html in pages:  # warm-up: imports, compiled expressions, OpenCC, the trad-live script
@@ -137,6 +140,8 @@ def measure(bench: Bench, pages: list[tuple[str, str]], modes: list[str], rounds
             bench.render(html, name, mode)
             bench.steps(html, name, mode)
     gc.collect()
+    if server_gc:
+        tune_gc()
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     for _ in range(rounds):
         for name, html in pages:
@@ -223,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="8 rounds: a smoke run")
     parser.add_argument("--cpu", type=int, help="pin the process to this CPU")
     parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
+    parser.add_argument("--gc", choices=("server", "default"), default="server",
+                        help="the garbage collector as a worker runs it (server: frozen start-up objects, gen-0 "
+                             "threshold 7000; proxy.server.tune_gc) or Python's defaults (threshold 700)")
     args = parser.parse_args(argv)
     rounds = 8 if args.quick else args.repeat
     modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
@@ -238,11 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     where = f"{len(pages)} page(s) from {paths[0].parent}"
     bench = Bench()
     print(f"{where}; modes {', '.join(modes)}; {rounds} rounds; load average {os.getloadavg()[0]:.2f}"
-          + (f"; pinned to CPU {args.cpu}" if args.cpu is not None else ""))
-    figures = measure(bench, pages, modes, rounds, with_steps=not args.all)
+          + (f"; pinned to CPU {args.cpu}" if args.cpu is not None else "")
+          + ("; collector tuned as a worker runs it" if args.gc == "server" else "; Python's default collector"))
+    figures = measure(bench, pages, modes, rounds, with_steps=not args.all, server_gc=args.gc == "server")
     print(f"this process had {figures['cpu_share'] * 100:.0f} % of a core during the timed rounds")
 
-    report: dict = {"where": where, "modes": modes, "rounds": rounds, "cpu_share": round(figures["cpu_share"], 3)}
+    report: dict = {"where": where, "modes": modes, "rounds": rounds, "cpu_share": round(figures["cpu_share"], 3),
+                    "gc": args.gc}
     if args.all:
         head = f"{'page':<34} {'KB':>5} {'pass ms':>8}" + "".join(f"{mode + ' ms':>16} {'x':>6}" for mode in modes)
         print()

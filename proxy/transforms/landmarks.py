@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_left, bisect_right, insort
+from itertools import count
 
 from lxml import etree
 
@@ -315,7 +316,7 @@ class _Numbering:
     and each numbered element's subtree as a range of numbers."""
 
     def __init__(self, root):
-        self.order = {el: index for index, el in enumerate(root.iter(etree.Element))}
+        self.order = dict(zip(root.iter(etree.Element), count()))  # (no Python loop body per element)
         self.last_numbered: dict = {}  # element -> the last numbered element of its subtree, once asked
 
     def span(self, root) -> tuple[int, int] | None:
@@ -349,48 +350,58 @@ class _Numbering:
 class _FirstInside:
     """The first element in a subtree (document order, the subtree's root included) that passes a test.
     Only candidates (a cheap preselection, in document order) can pass; they are tested when first needed,
-    once.  With the tree numbered up front, a subtree's candidates are found by binary search: asking about
-    each of a thousand nested boxes costs no walk.  Boxes the repairs add later never pass: asked about, they
-    answer for what they hold."""
+    once, and only those inside a subtree asked about.  With the tree numbered up front, a subtree's
+    candidates are found by binary search: asking about each of a thousand nested boxes costs no walk.  Boxes
+    the repairs add later never pass: asked about, they answer for what they hold."""
 
     def __init__(self, numbering: _Numbering, candidates, test):
         self.test = test
         self.numbering = numbering
         self.candidates = list(candidates)
         self.positions = [numbering.order[el] for el in self.candidates]
-        # For each candidate (by index), the index of the first one from it on that passes, once known: each
-        # candidate is tested at most once, and failed ones are jumped over (a thousand nested boxes, each
-        # asked about, do not each read through the same failing candidates).
-        self.next_passing: list[int | None] = [None] * len(self.candidates)
+        self.passes: list[bool | None] = [None] * len(self.candidates)  # each candidate's test, once made
+        # For a candidate known to fail, an index after it such that every candidate between fails too: a
+        # thousand nested boxes, each asked about, do not each read through the same failing candidates.
+        self.failing_to: list[int | None] = [None] * len(self.candidates)
 
     def __call__(self, root):
         span = self.numbering.span(root)
         if span is None:
             return self.below(root)  # a box made after the numbering
-        index = self._first_passing(bisect_left(self.positions, span[0]))
+        index = self._first_passing(bisect_left(self.positions, span[0]), span[1])
         if index < len(self.candidates) and self.positions[index] <= span[1]:
             return self.candidates[index]
         return None
 
-    def _first_passing(self, index: int) -> int:
-        """The index of the first candidate from index on that passes (len(candidates) if none)."""
+    def _first_passing(self, index: int, last: int) -> int:
+        """The index of the first candidate from index on that passes, looking no further than the position
+        last (an index past it, or len(candidates), if none passes up to there)."""
         passed_over = []
-        while index < len(self.candidates):
-            known = self.next_passing[index]
-            if known is not None:
-                index = known
-                break
-            if self.test(self.candidates[index]):
-                self.next_passing[index] = index
-                break
+        positions, failing_to, passes = self.positions, self.failing_to, self.passes
+        while index < len(positions) and positions[index] <= last:
+            skip = failing_to[index]
+            if skip is None:
+                passed = passes[index]
+                if passed is None:
+                    passed = passes[index] = bool(self.test(self.candidates[index]))
+                if passed:
+                    break
+                skip = index + 1
             passed_over.append(index)
-            index += 1
+            index = skip
         for failed in passed_over:
-            self.next_passing[failed] = index
+            failing_to[failed] = index
         return index
 
     def below(self, el):
-        """The first element strictly inside el that passes."""
+        """The first element strictly inside el that passes: for a numbered el, the first in its range after
+        itself (its children's ranges, in order); for a box made later, the first in its children's."""
+        span = self.numbering.span(el)
+        if span is not None:
+            index = self._first_passing(bisect_left(self.positions, span[0] + 1), span[1])
+            if index < len(self.candidates) and self.positions[index] <= span[1]:
+                return self.candidates[index]
+            return None
         for child in el:
             if isinstance(child.tag, str):
                 found = self(child)
