@@ -54,8 +54,10 @@ def test_the_accelerator_knows_the_same_tags():
 
 
 def assert_same_texts(root, what: str = "", limits=(1, 10, 13, 21, 40, 200)) -> None:
-    """text_of and first_text of every element under root, at several limits."""
+    """text_of and first_text of every element under root, at several limits, and its text's length."""
     for el in root.iter(etree.Element):
+        assert ACCELERATOR.text_length(el) == len(etree.tostring(el, method="text", encoding="unicode",
+                                                                 with_tail=False)), f"{what}: text_length"
         for limit in limits:
             assert aria.text_of(el, limit) == aria.text_of_in_python(el, limit), f"{what}: text_of {limit}"
             assert landmarks.first_text(el, limit) == landmarks.first_text_in_python(el, limit), \

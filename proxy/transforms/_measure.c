@@ -17,6 +17,9 @@
  *   first_text(element, size) -> str
  *       landmarks.first_text: the subtree's text pieces (as itertext() yields them) without whitespace,
  *       piece by piece until at least size characters.
+ *   text_length(element) -> int
+ *       len(etree.tostring(element, method="text", encoding="unicode", with_tail=False)): the characters of
+ *       the subtree's text nodes, counted where they lie.
  *   find_all(text, words, ignore_ascii_case) -> [[start, ...] per word]
  *       every start of each word in text, overlapping ones included (landmarks._finds for many words in one
  *       pass); ignore_ascii_case: A-Z match a-z (the words are given in lower case), nothing else changes.
@@ -619,6 +622,44 @@ fail:
     return NULL;
 }
 
+/* --- text_length --------------------------------------------------------------------------------------- */
+
+static Py_ssize_t utf8_length(const xmlChar *text) {
+    Py_ssize_t count = 0;
+    if (text != NULL)
+        for (const unsigned char *p = text; *p; p++)
+            count += (*p & 0xC0) != 0x80;
+    return count;
+}
+
+static PyObject *text_length(PyObject *self, PyObject *root) {
+    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
+        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_TypeError, "text_length() needs an lxml element");
+        return NULL;
+    }
+    /* libxml2's text of an element (xmlNodeBufGetContent, what method="text" writes): its descendant text
+     * and CDATA nodes, in any order for a count; comments and PIs hold none.  Down, along, back up. */
+    xmlNode *top = ((struct LxmlElement *)root)->_c_node, *node = top->children;
+    Py_ssize_t length = 0;
+    while (node != NULL) {
+        if (text_node(node))
+            length += utf8_length(node->content);
+        if (node->type == XML_ELEMENT_NODE && node->children != NULL) {
+            node = node->children;
+            continue;
+        }
+        while (node != NULL && node->next == NULL) {
+            node = node->parent;
+            if (node == top)
+                node = NULL;
+        }
+        if (node != NULL)
+            node = node->next;
+    }
+    return PyLong_FromSsize_t(length);
+}
+
 /* --- find_all ---------------------------------------------------------------------------------------- */
 
 #define MAX_WORDS 64
@@ -727,6 +768,7 @@ static PyMethodDef methods[] = {
                                        "links, media, frames)."},
     {"text_of", text_of, METH_VARARGS, "aria.text_of's pieces, joined (not squashed)."},
     {"first_text", first_text, METH_VARARGS, "landmarks.first_text."},
+    {"text_length", text_length, METH_O, "len(etree.tostring(el, method='text', with_tail=False))."},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},
     {NULL, NULL, 0, NULL},

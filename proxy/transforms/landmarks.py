@@ -72,6 +72,14 @@ def _finds_each(text: str, words: tuple[str, ...]) -> dict[str, list[int]]:
     return {word: _finds(text, word) for word in words}
 
 
+def _text_length(el) -> int:
+    """The length of el's text (its text nodes, as etree.tostring(method="text") joins them); counted in
+    place, without the string, where the accelerator was built."""
+    if MEASURING is not None:
+        return MEASURING.text_length(el)
+    return len(etree.tostring(el, method="text", encoding="unicode", with_tail=False))
+
+
 def _footer_lines(text: str, keys: dict[str, list[int]]) -> list[tuple[int, int]]:
     """The spans of FOOTER_TEXT's matches in text, one per start (no alternative is a prefix of another, none
     starts inside another's match); keys: where each of _FOOTER_KEYS starts in text.  The regex itself, even
@@ -150,8 +158,7 @@ class _FooterText:
         if not children:
             return
         biggest = max(children, key=self.size)
-        lengths = {child: len(etree.tostring(child, method="text", encoding="unicode", with_tail=False))
-                   for child in children if child is not biggest}
+        lengths = {child: _text_length(child) for child in children if child is not biggest}
         tails = sum(len(child.tail or "") for child in parent)
         lengths[biggest] = end - start - len(parent.text or "") - tails - sum(lengths.values())
         position = start + len(parent.text or "")
