@@ -196,12 +196,11 @@ class _NamesRun:
         self.doc = doc
         self.log = log
         self.site = site_name(doc)
-        mains = MAIN_LANDMARK(doc.root)
-        main = self.main = mains[0] if mains else None
+        # in_content's: main and the walk up to it, looked up when an image first asks (most pages' images
+        # are all named before that: their titles, links, file names say what they are).
+        self.main_around: NearestAbove | None = None
+        self.has_main = False
         self.links_by_href: dict[str, list] | None = None  # same_href_text, built on first use
-        # (The test holds main, not self: a reference cycle through the run would keep its element proxies
-        # alive past the page, and lxml frees proxies of a discarded tree one whole-tree walk each.)
-        self.main_around = NearestAbove(lambda el: el is main)  # (for in_content)
         self.content_box_around = NearestAbove(_content_box)
         self.search_marks: set | None = None  # search_marked, built on first use
         self.box_texts: dict = {}  # text_of(box, 40) of the boxes search_nearby looked at
@@ -302,7 +301,14 @@ class _NamesRun:
         return None
 
     def in_content(self, img) -> bool:
-        if self.main is not None:
+        if self.main_around is None:  # (images() only sets alt before this: main is as it was at the start)
+            mains = MAIN_LANDMARK(self.doc.root)
+            main = mains[0] if mains else None
+            self.has_main = main is not None
+            # (The test holds main, not self: a reference cycle through the run would keep its element proxies
+            # alive past the page, and lxml frees proxies of a discarded tree one whole-tree walk each.)
+            self.main_around = NearestAbove(lambda el: el is main)
+        if self.has_main:
             return self.main_around(img) is not None
         for attribute in ("width", "height"):
             value = (img.get(attribute) or "").strip().rstrip("px")
