@@ -283,3 +283,31 @@ def test_footer_lines_are_the_regex_spans(monkeypatch, accelerated):
         keys = landmarks._finds_each(text, landmarks._FOOTER_KEYS)
         assert keys == {key: landmarks._finds(text, key) for key in landmarks._FOOTER_KEYS}
         assert sorted(landmarks._footer_lines(text, keys)) == _footer_spans_by_regex(text), text
+
+
+def _footer_spans(root, monkeypatch, accelerated: bool) -> list:
+    monkeypatch.setattr(landmarks, "MEASURING", ACCELERATOR if accelerated else None)
+    text = landmarks._FooterText(root, aria.Measure(root))
+    return [text.span(el) for el in root.iter(etree.Element)]
+
+
+@needs_accelerator
+def test_child_spans_are_the_reference_spans(monkeypatch):
+    """The footer search's text spans of every element, with child_spans and with the Python loop, on generated,
+    changed, fixture, demo and corpus trees."""
+    trees = [document.parse(_page(seed)).body for seed in range(300)]
+    changed = document.parse(_page(3)).body
+    changed.append(etree.Comment("注释"))
+    changed[-1].tail = "注释之后的版权所有"
+    etree.SubElement(changed, "{http://www.w3.org/2000/svg}svg").text = "图形"
+    trees.append(changed)
+    paths = sorted(FIXTURES.rglob("*.html")) + sorted((ROOT / "proxy" / "demo" / "site").rglob("*.html"))
+    paths += [CORPUS / name for name in CORPUS_PAGES]
+    for path in paths:
+        body = document.parse(path.read_bytes().decode("utf-8", "replace")).body
+        if body is not None:
+            trees.append(body)
+    for root in trees:
+        assert _footer_spans(root, monkeypatch, True) == _footer_spans(root, monkeypatch, False)
+    with pytest.raises(TypeError):
+        ACCELERATOR.child_spans("<p>", 0, 1, {}, [])

@@ -20,6 +20,11 @@
  *   text_length(element) -> int
  *       len(etree.tostring(element, method="text", encoding="unicode", with_tail=False)): the characters of
  *       the subtree's text nodes, counted where they lie.
+ *   child_spans(parent, start, end, order, size) -> [(child, (start, end)), ...]
+ *       landmarks._FooterText's spans of parent's child elements in the page's text, given parent's span:
+ *       parent's text, then each child's text and its tail, in order; the child of the largest size
+ *       (size[order[child]], 0 for one not in order; the first of equals) is not read, its length is what
+ *       the others leave.
  *   find_all(text, words, ignore_ascii_case) -> [[start, ...] per word]
  *       every start of each word in text, overlapping ones included (landmarks._finds for many words in one
  *       pass); ignore_ascii_case: A-Z match a-z (the words are given in lower case), nothing else changes.
@@ -632,16 +637,32 @@ static Py_ssize_t utf8_length(const xmlChar *text) {
     return count;
 }
 
+static Py_ssize_t subtree_text_length(xmlNode *top);
+
 static PyObject *text_length(PyObject *self, PyObject *root) {
     if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
         ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
         PyErr_SetString(PyExc_TypeError, "text_length() needs an lxml element");
         return NULL;
     }
-    /* libxml2's text of an element (xmlNodeBufGetContent, what method="text" writes): its descendant text
-     * and CDATA nodes, in any order for a count; comments and PIs hold none.  Down, along, back up. */
-    xmlNode *top = ((struct LxmlElement *)root)->_c_node, *node = top->children;
+    return PyLong_FromSsize_t(subtree_text_length(((struct LxmlElement *)root)->_c_node));
+}
+
+/* --- child_spans ---------------------------------------------------------------------------------------- */
+
+/* The characters of a run of text nodes from node on (a .text or .tail). */
+static Py_ssize_t run_length(const xmlNode *node) {
     Py_ssize_t length = 0;
+    for (; node != NULL && text_node(node); node = node->next)
+        length += utf8_length(node->content);
+    return length;
+}
+
+/* libxml2's text of an element (xmlNodeBufGetContent, what method="text" writes): its descendant text and
+ * CDATA nodes, in any order for a count; comments and PIs hold none.  Down, along, back up. */
+static Py_ssize_t subtree_text_length(xmlNode *top) {
+    Py_ssize_t length = 0;
+    xmlNode *node = top->children;
     while (node != NULL) {
         if (text_node(node))
             length += utf8_length(node->content);
@@ -657,7 +678,101 @@ static PyObject *text_length(PyObject *self, PyObject *root) {
         if (node != NULL)
             node = node->next;
     }
-    return PyLong_FromSsize_t(length);
+    return length;
+}
+
+static PyObject *child_spans(PyObject *self, PyObject *args) {
+    PyObject *root, *order, *size;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "OnnO!O!:child_spans", &root, &start, &end, &PyDict_Type, &order, &PyList_Type,
+                          &size))
+        return NULL;
+    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
+        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_TypeError, "child_spans() needs an lxml element");
+        return NULL;
+    }
+    xmlNode *parent = ((struct LxmlElement *)root)->_c_node;
+    struct LxmlDocument *doc = ((struct LxmlElement *)root)->_doc;
+    PyObject *children = PyList_New(0), *result = NULL;
+    if (children == NULL)
+        return NULL;
+    /* First pass: the child elements (proxies), the biggest by size, the tails' characters. */
+    Py_ssize_t tails = 0, biggest = -1, biggest_size = 0;
+    for (xmlNode *node = next_element_like(parent->children); node != NULL; node = next_element_like(node->next)) {
+        tails += run_length(node->next);
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        PyObject *child = (PyObject *)elementFactory(doc, node);
+        if (child == NULL || PyList_Append(children, child) < 0) {
+            Py_XDECREF(child);
+            goto done;
+        }
+        Py_DECREF(child);
+        Py_ssize_t child_size = 0;
+        PyObject *index = PyDict_GetItemWithError(order, child);
+        if (index != NULL) {
+            Py_ssize_t at = PyLong_AsSsize_t(index);
+            if (at == -1 && PyErr_Occurred())
+                goto done;
+            if (at < 0 || at >= PyList_GET_SIZE(size)) {
+                PyErr_SetString(PyExc_IndexError, "child_spans(): an order beyond the sizes");
+                goto done;
+            }
+            child_size = PyLong_AsSsize_t(PyList_GET_ITEM(size, at));
+            if (child_size == -1 && PyErr_Occurred())
+                goto done;
+        } else if (PyErr_Occurred()) {
+            goto done;
+        }
+        if (biggest < 0 || child_size > biggest_size) {
+            biggest = PyList_GET_SIZE(children) - 1;
+            biggest_size = child_size;
+        }
+    }
+    Py_ssize_t count = PyList_GET_SIZE(children);
+    if (count == 0) {
+        result = children; /* (empty) */
+        children = NULL;
+        goto done;
+    }
+    /* Second pass: each child's length (the biggest's from what the others leave), then the spans. */
+    Py_ssize_t *lengths = PyMem_Malloc((size_t)count * sizeof(Py_ssize_t));
+    if (lengths == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t text = run_length(parent->children), others = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (i == biggest)
+            continue;
+        lengths[i] = subtree_text_length(((struct LxmlElement *)PyList_GET_ITEM(children, i))->_c_node);
+        others += lengths[i];
+    }
+    lengths[biggest] = end - start - text - tails - others;
+    result = PyList_New(count);
+    if (result == NULL) {
+        PyMem_Free(lengths);
+        goto done;
+    }
+    Py_ssize_t position = start + text, i = 0;
+    for (xmlNode *node = next_element_like(parent->children); node != NULL; node = next_element_like(node->next)) {
+        if (node->type == XML_ELEMENT_NODE) {
+            PyObject *pair = Py_BuildValue("(O(nn))", PyList_GET_ITEM(children, i), position, position + lengths[i]);
+            if (pair == NULL) {
+                Py_CLEAR(result);
+                break;
+            }
+            PyList_SET_ITEM(result, i, pair);
+            position += lengths[i];
+            i++;
+        }
+        position += run_length(node->next);
+    }
+    PyMem_Free(lengths);
+done:
+    Py_XDECREF(children);
+    return result;
 }
 
 /* --- find_all ---------------------------------------------------------------------------------------- */
@@ -705,8 +820,31 @@ static PyObject *find_all(PyObject *self, PyObject *args) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-    for (Py_ssize_t i = 0; i < length; i++) {
-        uint64_t candidates = starting[PyUnicode_READ(kind, data, i) & 0xFF];
+    Py_ssize_t i = 0;
+    for (;;) {
+        /* The next position whose character's low byte starts a word: a tight loop per character width. */
+        uint64_t candidates = 0;
+        switch (kind) {
+        case PyUnicode_1BYTE_KIND: {
+            const Py_UCS1 *chars = data;
+            while (i < length && !(candidates = starting[chars[i]]))
+                i++;
+            break;
+        }
+        case PyUnicode_2BYTE_KIND: {
+            const Py_UCS2 *chars = data;
+            while (i < length && !(candidates = starting[chars[i] & 0xFF]))
+                i++;
+            break;
+        }
+        default: {
+            const Py_UCS4 *chars = data;
+            while (i < length && !(candidates = starting[chars[i] & 0xFF]))
+                i++;
+        }
+        }
+        if (i >= length)
+            break;
         while (candidates) {
             int w = __builtin_ctzll(candidates);
             candidates &= candidates - 1;
@@ -732,6 +870,7 @@ static PyObject *find_all(PyObject *self, PyObject *args) {
             }
             Py_DECREF(start);
         }
+        i++;
     }
     return found;
 }
@@ -769,6 +908,7 @@ static PyMethodDef methods[] = {
     {"text_of", text_of, METH_VARARGS, "aria.text_of's pieces, joined (not squashed)."},
     {"first_text", first_text, METH_VARARGS, "landmarks.first_text."},
     {"text_length", text_length, METH_O, "len(etree.tostring(el, method='text', with_tail=False))."},
+    {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},
     {NULL, NULL, 0, NULL},

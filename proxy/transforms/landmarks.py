@@ -123,10 +123,10 @@ class _FooterText:
     nested 2,000 levels deep once per level.  Slices are found for the elements asked about (the children
     of those that carry a footer line), a parent's children at a time."""
 
-    def __init__(self, root, size):
-        """size: an element's visible characters (which child of an element holds the most text)."""
+    def __init__(self, root, measure: Measure):
+        """measure: the page's Measure (which child of an element holds the most visible text)."""
         text = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
-        self.size = size
+        self.measure = measure
         self.spans = {root: (0, len(text))}
         keys = _finds_each(text, _FOOTER_KEYS)
         self.keys = _Occurrences([(start, start + len(key)) for key, starts in keys.items() for start in starts])
@@ -154,10 +154,13 @@ class _FooterText:
         what the others leave of the parent's.  (Reading every child's text at every level down a page nested
         thousands deep read the same text thousands of times.)"""
         start, end = self.spans[parent]
+        if MEASURING is not None:  # (the same spans, in one C call: this is a Python loop per child)
+            self.spans.update(MEASURING.child_spans(parent, start, end, self.measure.order, self.measure.text))
+            return
         children = [child for child in parent if child.tag.__class__ is str]
         if not children:
             return
-        biggest = max(children, key=self.size)
+        biggest = max(children, key=lambda child: self.measure[child].text)
         lengths = {child: _text_length(child) for child in children if child is not biggest}
         tails = sum(len(child.tail or "") for child in parent)
         lengths[biggest] = end - start - len(parent.text or "") - tails - sum(lengths.values())
@@ -667,7 +670,7 @@ class Segmenter:
     def find_contentinfo(self) -> None:
         # Descend only into children whose text carries a footer line.
         hits: list = []
-        carries_footer = _FooterText(self.body, lambda el: self.m[el].text)
+        carries_footer = _FooterText(self.body, self.m)
         stack = [self.body]
         while stack:
             el = stack.pop()
@@ -1194,11 +1197,10 @@ class Segmenter:
 
     def classify(self, el, stat, zone: str, roles: set[str]) -> tuple[str, str | None, str]:
         link_share = stat.link_text / stat.text if stat.text else (1.0 if stat.links else 0.0)
-        if tag_of(el) == "form" or (stat.text <= 60 and self.searchy(el) and any(
-                (i.get("type") or "text").lower() in ("text", "search") for i in el.iter("input"))):
-            if self.searchy(el) and any((i.get("type") or "text").lower() in ("text", "search")
-                                        for i in el.iter("input")):
-                return "search", None, "a search field"
+        if (tag_of(el) == "form" or stat.text <= 60) and any(
+                (i.get("type") or "text").lower() in ("text", "search") for i in el.iter("input")) \
+                and self.searchy(el):  # (the field first: searchy reads every input, link and image inside)
+            return "search", None, "a search field"
         if zone == "top" and "banner" not in roles and (link_share < 0.7 or stat.media):
             return "banner", None, "the first block before main"
         if zone == "bottom" and "contentinfo" not in roles and (footer_line(text_of(el, 400))
