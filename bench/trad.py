@@ -9,8 +9,8 @@ which).  Figures, all from this one run:
 * raw OpenCC   - one OpenCC call on all the page's convertible text (the floor: conversion itself):
   every run of text and readable attribute value that has non-ASCII characters, one string; made after the
   renders of the previous round, as the pipeline makes it after the other transforms.  Beside it the same call
-  at once again: a third to a half less, because OpenCC's phrase tables (hash-table tries, read at every Han
-  character) are then in the CPU caches, from which the transforms before the markup step evict them (no page
+  at once again: about half, because OpenCC's dictionary (hash-table tries, read at every Han character)
+  is then in the CPU caches, from which the transforms before the markup step evict it (no page
   faults; evicting the caches by writing 64 MB costs the warm call as much).  That gap, not our code, is most of
   what separates the markup step in the pipeline from the same step timed alone and warm
 * trad         - the trad transform: its tree step (markers, lang, notice) plus its markup step on the
