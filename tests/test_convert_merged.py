@@ -85,6 +85,15 @@ def test_without_the_tool_the_configuration_is_opencc_own(monkeypatch):
         convert._dictionary_text.cache_clear()
 
 
+
+def test_converters_built_one_after_another_keep_their_own_phrases():
+    """Every merged dictionary is read from an in-memory file whose /proc/self/fd path the next converter's may
+    reuse: each converter must keep the entries it was built with."""
+    converters = [(index, convert.Converter(config, ((f"示范市{index}", f"示範巿{index}"),)))
+                  for index, config in enumerate(convert.FORWARD_CONFIGS * 2)]
+    for index, converter in converters:
+        assert converter.convert(f"示范市{index}，示范市{index + 1}") == f"示範巿{index}，示範市{index + 1}"
+
 # --- the merging rule, against OpenCC itself ----------------------------------------------------------------
 
 def _text_node(entries: dict[str, str]) -> dict:
