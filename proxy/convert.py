@@ -12,11 +12,11 @@ missing (not Linux) is a private temporary folder used, and removed as soon as t
 
 Each step's group of dictionaries (phrases, then characters; the site's phrases joined to them) is given to
 OpenCC as one dictionary with the same entries, where that is exact (see _flat_entries): OpenCC looks a group
-up child by child at every character, and one merged dictionary converts the same text in half the time
-(0.9 -> 0.4 ms warm, 1.9 -> 0.85 ms with the CPU caches cold, on the 100 KB page's text), and a converter with
-site phrases takes half the memory (s2t 17 -> 9 MB).  The entries are read
-from OpenCC's .ocd2 files by the opencc package's own dictionary tool (opencc_dict), once per file; where that
-tool is missing or fails, the configuration is OpenCC's own, which converts identically, only slower.
+up child by child at every character, and one merged dictionary converts the same text in half the time (0.9
+-> 0.4 ms warm, 1.9 -> 0.85 ms with the CPU caches cold, on the 100 KB page's text), and a converter with site
+phrases takes half the memory (s2t 17 -> 9 MB). The entries are read from OpenCC's .ocd2 files by the opencc
+package's own dictionary tool (opencc_dict), once per file; where that tool is missing or fails, the
+configuration is OpenCC's own, which converts identically, only slower.
 
 The generated configuration names OpenCC's own dictionaries by absolute path.  Where they are is asked of
 the opencc package (the configuration file it resolves for a name), never assumed; check() verifies at start
