@@ -311,3 +311,21 @@ def test_child_spans_are_the_reference_spans(monkeypatch):
         assert _footer_spans(root, monkeypatch, True) == _footer_spans(root, monkeypatch, False)
     with pytest.raises(TypeError):
         ACCELERATOR.child_spans("<p>", 0, 1, {}, [])
+
+
+@needs_accelerator
+def test_number_is_the_reference_numbering():
+    trees = [document.parse(_page(seed)) for seed in range(200)]
+    trees += [document.parse(path.read_bytes().decode("utf-8", "replace"))
+              for path in sorted((ROOT / "proxy" / "demo" / "site").rglob("*.html"))]
+    for doc in trees:
+        for root in (doc.root, doc.body):
+            order, having, positions = ACCELERATOR.number(root, ("class", "id"))
+            assert order == dict(zip(root.iter(etree.Element), range(10**9)))
+            assert having == landmarks._WITH_CLASS_OR_ID(root)
+            assert positions == [order[el] for el in having]
+    doc = document.parse('<body><p id="a">一<span class="b">二</span></p><!--c--><i>三</i></body>')
+    order, having, positions = ACCELERATOR.number(doc.body, ("class",))
+    assert [el.tag for el in having] == ["span"] and positions == [2] and len(order) == 4
+    with pytest.raises(TypeError):
+        ACCELERATOR.number("<p>", ("id",))

@@ -25,6 +25,10 @@
  *       parent's text, then each child's text and its tail, in order; the child of the largest size
  *       (size[order[child]], 0 for one not in order; the first of equals) is not read, its length is what
  *       the others leave.
+ *   number(root, names) -> (order, having, positions)
+ *       every element under root, root included, numbered in document order (order: element -> number, as
+ *       dict(zip(root.iter(etree.Element), count()))), and the elements with any of the attributes names
+ *       (in no namespace), in order, with their numbers: landmarks._Numbering and its candidates.
  *   find_all(text, words, ignore_ascii_case) -> [[start, ...] per word]
  *       every start of each word in text, overlapping ones included (landmarks._finds for many words in one
  *       pass); ignore_ascii_case: A-Z match a-z (the words are given in lower case), nothing else changes.
@@ -775,6 +779,74 @@ done:
     return result;
 }
 
+/* --- number ---------------------------------------------------------------------------------------------- */
+
+static PyObject *number(PyObject *self, PyObject *args) {
+    PyObject *root, *names;
+    if (!PyArg_ParseTuple(args, "OO!:number", &root, &PyTuple_Type, &names))
+        return NULL;
+    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
+        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_TypeError, "number() needs an lxml element");
+        return NULL;
+    }
+    Py_ssize_t wanted = PyTuple_GET_SIZE(names);
+    const char *attribute_names[8];
+    if (wanted > 8) {
+        PyErr_SetString(PyExc_ValueError, "number() takes at most 8 attribute names");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < wanted; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        if (!PyUnicode_Check(name) || (attribute_names[i] = PyUnicode_AsUTF8(name)) == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "number() attribute names are strings");
+            return NULL;
+        }
+    }
+    xmlNode *top = ((struct LxmlElement *)root)->_c_node;
+    struct LxmlDocument *doc = ((struct LxmlElement *)root)->_doc;
+    PyObject *order = PyDict_New(), *having = PyList_New(0), *positions = PyList_New(0), *result = NULL;
+    if (order == NULL || having == NULL || positions == NULL)
+        goto done;
+    Py_ssize_t count = 0;
+    xmlNode *node = top;
+    while (node != NULL) {
+        if (node->type == XML_ELEMENT_NODE) {
+            PyObject *el = (PyObject *)elementFactory(doc, node), *position = PyLong_FromSsize_t(count++);
+            int failed = el == NULL || position == NULL || PyDict_SetItem(order, el, position) < 0;
+            int has = 0;
+            for (Py_ssize_t i = 0; i < wanted && !failed && !has; i++)
+                has = attribute(node, attribute_names[i]) != NULL;
+            if (has && !failed)
+                failed = PyList_Append(having, el) < 0 || PyList_Append(positions, position) < 0;
+            Py_XDECREF(el);
+            Py_XDECREF(position);
+            if (failed)
+                goto done;
+            if (node->children != NULL) {
+                node = node->children;
+                continue;
+            }
+        }
+        if (node == top)
+            break;
+        while (node != NULL && node->next == NULL) { /* up to the next sibling of an ancestor, within top */
+            node = node->parent;
+            if (node == top)
+                node = NULL;
+        }
+        if (node != NULL)
+            node = node->next;
+    }
+    result = PyTuple_Pack(3, order, having, positions);
+done:
+    Py_XDECREF(order);
+    Py_XDECREF(having);
+    Py_XDECREF(positions);
+    return result;
+}
+
 /* --- find_all ---------------------------------------------------------------------------------------- */
 
 #define MAX_WORDS 64
@@ -909,6 +981,7 @@ static PyMethodDef methods[] = {
     {"first_text", first_text, METH_VARARGS, "landmarks.first_text."},
     {"text_length", text_length, METH_O, "len(etree.tostring(el, method='text', with_tail=False))."},
     {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
+    {"number", number, METH_VARARGS, "Every element numbered in document order, and those with given attributes."},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},
     {NULL, NULL, 0, NULL},

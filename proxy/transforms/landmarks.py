@@ -325,8 +325,9 @@ class _Numbering:
     """Every element of a tree numbered in document order, once (boxes the repairs add later have no number),
     and each numbered element's subtree as a range of numbers."""
 
-    def __init__(self, root):
-        self.order = dict(zip(root.iter(etree.Element), count()))  # (no Python loop body per element)
+    def __init__(self, root, order: dict | None = None):
+        """order: the numbering, where the accelerator made it (_measure.number)."""
+        self.order = order if order is not None else dict(zip(root.iter(etree.Element), count()))
         self.last_numbered: dict = {}  # element -> the last numbered element of its subtree, once asked
 
     def span(self, root) -> tuple[int, int] | None:
@@ -364,11 +365,12 @@ class _FirstInside:
     candidates are found by binary search: asking about each of a thousand nested boxes costs no walk.  Boxes
     the repairs add later never pass: asked about, they answer for what they hold."""
 
-    def __init__(self, numbering: _Numbering, candidates, test):
+    def __init__(self, numbering: _Numbering, candidates, test, positions: list[int] | None = None):
+        """positions: the candidates' numbers, where known already."""
         self.test = test
         self.numbering = numbering
         self.candidates = list(candidates)
-        self.positions = [numbering.order[el] for el in self.candidates]
+        self.positions = positions if positions is not None else [numbering.order[el] for el in self.candidates]
         self.passes: list[bool | None] = [None] * len(self.candidates)  # each candidate's test, once made
         # For a candidate known to fail, an index after it such that every candidate between fails too: a
         # thousand nested boxes, each asked about, do not each read through the same failing candidates.
@@ -1228,9 +1230,14 @@ class Segmenter:
         """A name for el from inside it: its first heading of 2-20 characters, else the first element below it
         whose class or id says title (tit, hd, bt...) with 2-12 characters."""
         if self._first_heading is None:
-            numbering = _Numbering(self.body)  # (one for both: the subtree ranges they ask for are the same)
+            # One numbering for both: the subtree ranges they ask for are the same.
+            if MEASURING is not None:  # (the numbering and the elements with a class or id, in one C walk)
+                order, titled, positions = MEASURING.number(self.body, ("class", "id"))
+                numbering = _Numbering(self.body, order)
+            else:
+                numbering, titled, positions = _Numbering(self.body), _WITH_CLASS_OR_ID(self.body), None
             self._first_heading = _FirstInside(numbering, self.body.iter(*HEADINGS), _heading_name)
-            self._first_titled = _FirstInside(numbering, _WITH_CLASS_OR_ID(self.body), _titled_name)
+            self._first_titled = _FirstInside(numbering, titled, _titled_name, positions)
         heading = self._first_heading(el)
         if heading is not None:
             return text_of(heading, 30)
