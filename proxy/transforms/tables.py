@@ -8,9 +8,11 @@ when in doubt, not worse than upstream.
 """
 from __future__ import annotations
 
+from lxml import etree
+
 from ..document import Document
 from ..pipeline import Page
-from .aria import HEADINGS, RepairTransform, heuristic, is_data_table, iter_elements, own_parts, tag_of
+from .aria import HEADINGS, RepairTransform, heuristic, is_data_table, iter_elements
 
 _BLOCKS = frozenset({"div", "ul", "ol", "dl", "form", "iframe", "table", "fieldset", "center", "marquee",
                      *HEADINGS})
@@ -18,18 +20,22 @@ _BLOCKS = frozenset({"div", "ul", "ol", "dl", "form", "iframe", "table", "fields
 
 def layout_reason(table) -> str | None:
     """Why this table is for layout, or None when it may hold data."""
-    rows = list(own_parts(table, ("tr",)))
-    for el in table.iter():
-        if el is table or not isinstance(el.tag, str):
-            continue
-        tag = tag_of(el)
-        if tag in _BLOCKS:
-            return "holds a table" if tag == "table" else f"holds page blocks (<{tag}>)"
-    if len(rows) <= 1:
+    # The first block inside it, in document order (lxml's walk filters the tags in C; the table itself, which
+    # the walk starts with, does not count).
+    for el in table.iter(*_BLOCKS):
+        if el is not table:
+            return "holds a table" if el.tag == "table" else f"holds page blocks (<{el.tag}>)"
+    # No table inside it (a table is a block): every row in it is its own, no need to skip nested tables' rows,
+    # and the rows and cells are counted in C.
+    rows = table.iter("tr")
+    if next(rows, None) is None or next(rows, None) is None:
         return "a single row"
-    if max(sum(1 for c in tr if tag_of(c) in ("td", "th")) for tr in rows) <= 1:
+    if not _ROW_OF_CELLS(table):
         return "a single column"
     return None
+
+
+_ROW_OF_CELLS = etree.XPath("boolean(descendant::tr[count(td | th) > 1][1])")  # ([1]: libxml2 stops at the first)
 
 
 class LayoutTables(RepairTransform):
@@ -42,10 +48,12 @@ class LayoutTables(RepairTransform):
         for table in iter_elements(doc.body, "table"):
             if table.get("role") is not None or table.get("tabindex") is not None:
                 continue
-            if any(name.startswith("aria-") for name in table.attrib) or is_data_table(table):
+            if any(name.startswith("aria-") for name in table.attrib):
                 continue
+            # (layout_reason first: a walk in C that answers most tables, where is_data_table reads every
+            # cell in Python; both only read the table, so the order changes nothing but the time)
             why = layout_reason(table)
-            if why:
+            if why and not is_data_table(table):
                 table.set("role", "presentation")
                 log.mark(table, f"layout table: role=presentation ({why})", heuristic("layout_tables"))
         log.finish()
