@@ -208,7 +208,7 @@ def test_comments_and_non_elements_are_refused():
 
 @needs_accelerator
 def test_an_error_in_the_hidden_test_is_raised_not_swallowed():
-    doc = document.parse('<body><p style="x">字</p></body>')
+    doc = document.parse('<body><p style="x：y">字</p></body>')  # (a style that is not ASCII is asked about)
 
     def broken(el):
         raise RuntimeError("broken")
@@ -329,3 +329,45 @@ def test_number_is_the_reference_numbering():
     assert [el.tag for el in having] == ["span"] and positions == [2] and len(order) == 4
     with pytest.raises(TypeError):
         ACCELERATOR.number("<p>", ("id",))
+
+
+_STYLE_PIECES = ["display", "DISPLAY", "Display", "visibility", "VISIBILITY", "none", "NONE", "hidden", "Hidden",
+                 ":", ";", " ", "\t", "\n", "\x1c", "\x0b", "!", "important", "IMPORTANT", "block", "x",
+                 "display:none", "visibility:hidden", "\u3000", "\xa0", "d\u0130splay", "vi\u017f", "\u212a",
+                 "-", "color:red", "!importan", "! IMPORTANT ", "!importanT", "!xmportant"]
+
+
+def test_hidden_is_told_in_c_as_aria_hidden_tells_it():
+    """The hidden test made without calling Python (aria-hidden, hidden, an ASCII style, an input's type)
+    agrees with aria.hidden; only styles with other characters are handed to it."""
+    if ACCELERATOR is None:
+        pytest.skip("the C accelerator is not built here")
+    import html
+    rng = random.Random(17)
+    told = asked = 0
+    for _ in range(300):  # (pages of 20 elements: control characters reach attributes through the parser)
+        markup = []
+        for _ in range(20):
+            tag = rng.choice(["div", "input", "span"])
+            attributes = {}
+            if rng.random() < 0.7:
+                attributes["style"] = "".join(rng.choice(_STYLE_PIECES) for _ in range(rng.randint(0, 7)))
+            if rng.random() < 0.2:
+                attributes["aria-hidden"] = rng.choice(["true", " TRUE\u3000", "false", "", "tr\u0130e", "True ",
+                                                        "truee", "\x1ctrue"])
+            if rng.random() < 0.1:
+                attributes["hidden"] = ""
+            if tag == "input" and rng.random() < 0.6:
+                attributes["type"] = rng.choice(["hidden", " HIDDEN\n", "text", "h\u0130dden", "\xa0hidden"])
+            markup.append(f"<{tag}" + "".join(f' {name}="{html.escape(value)}"' for name, value in attributes.items())
+                          + ">字</" + tag + ">")
+        body = document.parse("<body>" + "".join(markup) + "</body>").body
+        for el in body.iter("div", "input", "span"):
+            decided = ACCELERATOR.hidden_by_attributes(el)
+            if decided is None:
+                asked += 1
+                assert not el.get("style", "").isascii()
+            else:
+                told += 1
+                assert decided == aria.hidden(el), dict(el.attrib)
+    assert told > 3000 and asked > 100

@@ -10,7 +10,8 @@
  *       the fields of aria.Measure, in its terms: sequence, the measured elements in document order (the
  *       root first); order and end, dictionaries element -> position, and -> position of its last measured
  *       descendant; the rest, lists by position.  hidden(element) is called for the elements whose own
- *       attributes could hide them (style, hidden, aria-hidden; every <input>), as the reference does.
+ *       attributes could hide them (style, hidden, aria-hidden; every <input>) whose attributes are not
+ *       told apart here (a style with non-ASCII characters): hidden_here holds aria.hidden's rules.
  *   text_of(element, limit, hidden) -> str
  *       aria.text_of's pieces (rendered text, img alts), joined but not yet squashed: the same walk, stopping
  *       at the same piece (once more than twice the limit in visible characters is read).
@@ -58,6 +59,10 @@ static const char *NOT_RENDERED[] = {"script", "style", "noscript", "template", 
 static const char *MEDIA[] = {"img", "iframe", "frame", "object", "embed", "video", "audio", "canvas", "svg",
                               "input", "select", "textarea", "button", "progress", "meter"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static Py_UCS4 ascii_lower(Py_UCS4 c) {
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
 
 static int named(const xmlChar *name, const char *const *names, size_t count) {
     for (size_t i = 0; i < count; i++)
@@ -189,6 +194,149 @@ static Py_ssize_t walk_add(Walk *w, xmlNode *node, Py_ssize_t parent) {
     return index;
 }
 
+/* An attribute's value, as lxml's el.get() reads it (its text children joined), decoded; NULL on error. */
+static PyObject *attribute_value(xmlAttr *attr) {
+    if (attr->children != NULL && attr->children->next == NULL && attr->children->type == XML_TEXT_NODE) {
+        const char *value = attr->children->content ? (const char *)attr->children->content : "";
+        return PyUnicode_DecodeUTF8(value, (Py_ssize_t)strlen(value), "surrogatepass");
+    }
+    PyObject *pieces = PyList_New(0), *joined = NULL;
+    if (pieces == NULL)
+        return NULL;
+    for (xmlNode *piece = attr->children; piece; piece = piece->next) {
+        if (piece->type != XML_TEXT_NODE || piece->content == NULL)
+            continue;
+        PyObject *text = PyUnicode_DecodeUTF8((const char *)piece->content,
+                                              (Py_ssize_t)strlen((const char *)piece->content), "surrogatepass");
+        if (text == NULL || PyList_Append(pieces, text) < 0) {
+            Py_XDECREF(text);
+            Py_DECREF(pieces);
+            return NULL;
+        }
+        Py_DECREF(text);
+    }
+    PyObject *empty = PyUnicode_FromString("");
+    if (empty != NULL)
+        joined = PyUnicode_Join(empty, pieces);
+    Py_XDECREF(empty);
+    Py_DECREF(pieces);
+    return joined;
+}
+
+/* (value or "").strip().lower() == word, word in lower-case ASCII: after Python's strip, every character
+ * must be an ASCII letter (no other character lowers to one alone: checked over all of Unicode). */
+static int says_word(xmlAttr *attr, const char *word) {
+    PyObject *value = attribute_value(attr);
+    if (value == NULL)
+        return -1;
+    int kind = PyUnicode_KIND(value);
+    const void *data = PyUnicode_DATA(value);
+    Py_ssize_t start = 0, end = PyUnicode_GET_LENGTH(value), size = (Py_ssize_t)strlen(word);
+    while (start < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, start)))
+        start++;
+    while (end > start && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end - 1)))
+        end--;
+    int same = end - start == size;
+    for (Py_ssize_t i = 0; same && i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, start + i);
+        same = c < 128 && ascii_lower(c) == (Py_UCS4)word[i];
+    }
+    Py_DECREF(value);
+    return same;
+}
+
+static int ascii_space(unsigned char c) {
+    return Py_UNICODE_ISSPACE(c); /* (Python's \s over ASCII: \t-\r, \x1c-\x1f and the space) */
+}
+
+static int ascii_word_at(const unsigned char *s, size_t n, size_t at, const char *word) {
+    size_t size = strlen(word);
+    if (at + size > n)
+        return 0;
+    for (size_t i = 0; i < size; i++)
+        if (ascii_lower(s[at + i]) != (Py_UCS4)word[i])
+            return 0;
+    return 1;
+}
+
+/* aria._DISPLAY_NONE.search(style) for an ASCII style: a declaration, from the start or after a ';',
+ * 'display: none' or 'visibility: hidden' (any case, any spaces), perhaps '!important', then ';' or the end. */
+static int ascii_display_none(const unsigned char *s, size_t n) {
+    for (size_t start = 0; start <= n; start++) {
+        if (start > 0 && s[start - 1] != ';')
+            continue;
+        size_t at = start;
+        while (at < n && ascii_space(s[at]))
+            at++;
+        const char *value;
+        if (ascii_word_at(s, n, at, "display")) {
+            at += 7;
+            value = "none";
+        } else if (ascii_word_at(s, n, at, "visibility")) {
+            at += 10;
+            value = "hidden";
+        } else {
+            continue;
+        }
+        while (at < n && ascii_space(s[at]))
+            at++;
+        if (at >= n || s[at] != ':')
+            continue;
+        at++;
+        while (at < n && ascii_space(s[at]))
+            at++;
+        if (!ascii_word_at(s, n, at, value))
+            continue;
+        at += strlen(value);
+        while (at < n && ascii_space(s[at]))
+            at++;
+        if (at < n && s[at] == '!') {
+            at++;
+            while (at < n && ascii_space(s[at]))
+                at++;
+            if (!ascii_word_at(s, n, at, "important"))
+                continue;
+            at += 9;
+            while (at < n && ascii_space(s[at]))
+                at++;
+        }
+        if (at == n || s[at] == ';')
+            return 1;
+    }
+    return 0;
+}
+
+/* aria.hidden(el) where it can be told here: 1 hidden, 0 not, 2 ask aria.hidden (a style with non-ASCII
+ * characters: re.I and Python's \s know more than ASCII there), -1 an error. */
+static int hidden_here(xmlNode *node, int plain) {
+    if (attribute(node, "hidden") != NULL)
+        return 1;
+    xmlAttr *attr = attribute(node, "aria-hidden");
+    int says;
+    if (attr != NULL && (says = says_word(attr, "true")) != 0)
+        return says;
+    attr = attribute(node, "style");
+    if (attr != NULL) {
+        for (xmlNode *piece = attr->children; piece; piece = piece->next) {
+            if (piece->type != XML_TEXT_NODE || piece->content == NULL)
+                return 2;
+            for (const unsigned char *c = piece->content; *c; c++)
+                if (*c >= 0x80)
+                    return 2;
+        }
+        if (attr->children != NULL && attr->children->next != NULL)
+            return 2; /* (a value in several pieces: never made by the parser) */
+        if (attr->children != NULL && attr->children->content != NULL) {
+            const unsigned char *style = attr->children->content;
+            if (ascii_display_none(style, strlen((const char *)style)))
+                return 1;
+        }
+    }
+    if (plain && strcmp((const char *)node->name, "input") == 0 && (attr = attribute(node, "type")) != NULL)
+        return says_word(attr, "hidden");
+    return 0;
+}
+
 /* Is this element measured (not a non-rendered one, not hidden by its own attributes)?  -1: an error. */
 static int measured(xmlNode *node, struct LxmlDocument *doc, PyObject *hidden, PyObject **proxy) {
     *proxy = NULL;
@@ -197,6 +345,9 @@ static int measured(xmlNode *node, struct LxmlDocument *doc, PyObject *hidden, P
         return 0;
     if (!may_hide(node, plain))
         return 1;
+    int here = hidden_here(node, plain);
+    if (here != 2)
+        return here < 0 ? -1 : !here;
     *proxy = (PyObject *)elementFactory(doc, node);
     if (*proxy == NULL)
         return -1;
@@ -851,10 +1002,6 @@ done:
 
 #define MAX_WORDS 64
 
-static Py_UCS4 ascii_lower(Py_UCS4 c) {
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static PyObject *find_all(PyObject *self, PyObject *args) {
     PyObject *text, *words;
     int ignore_case;
@@ -947,6 +1094,22 @@ static PyObject *find_all(PyObject *self, PyObject *args) {
     return found;
 }
 
+/* The decision measure() and text_of() make before asking aria.hidden: True, False, or None (asked). */
+static PyObject *hidden_by_attributes(PyObject *self, PyObject *root) {
+    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
+        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_TypeError, "hidden_by_attributes() needs an lxml element");
+        return NULL;
+    }
+    xmlNode *node = ((struct LxmlElement *)root)->_c_node;
+    int here = hidden_here(node, node->ns == NULL || node->ns->href == NULL);
+    if (here < 0)
+        return NULL;
+    if (here == 2)
+        Py_RETURN_NONE;
+    return PyBool_FromLong(here);
+}
+
 static PyObject *tag_lists(PyObject *self, PyObject *unused) {
     PyObject *not_rendered = PyFrozenSet_New(NULL), *media = PyFrozenSet_New(NULL);
     if (not_rendered == NULL || media == NULL)
@@ -983,6 +1146,7 @@ static PyMethodDef methods[] = {
     {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
     {"number", number, METH_VARARGS, "Every element numbered in document order, and those with given attributes."},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
+    {"hidden_by_attributes", hidden_by_attributes, METH_O, "aria.hidden where told in C; None where asked."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},
     {NULL, NULL, 0, NULL},
 };
