@@ -42,8 +42,10 @@ _PRE_PARSE = re.compile(
     r"<(?:"
     # comments (conditional ones too; <!--> and --!> as the HTML standard reads them)
     r"!--(?:-?>|[^-]*(?:-(?!-!?>)[^-]*)*(?:--!?>|\Z))"
-    # raw text: never touched
-    r"|(?=[sStTxX\u017f])(?i:(script|style|textarea|title|xmp))\b[^>]*>"
+    # raw text: never touched.  A start tag that no '>' ever closes runs to the end: what follows cannot hold
+    # an end tag to repair (each ends in '>'), and failing there instead made every later '<script' scan the
+    # rest of the page again ('<script ' 5,000 times: 275 ms; linear now)
+    r"|(?=[sStTxX\u017f])(?i:(script|style|textarea|title|xmp))\b[^>]*(?:>|\Z)"
     r"[^<]*(?:<(?!/(?i:\1)\s*>)[^<]*)*(?:</(?i:\1)\s*>|\Z)"
     r"|/(?=[bBhH])(?i:(body|html)|br)\s*>"  # group 2: </body>, </html>, to drop; else a stray </br>
     r")",
