@@ -44,7 +44,7 @@ _PRE_PARSE = re.compile(
     r"!--(?:-?>|[^-]*(?:-(?!-!?>)[^-]*)*(?:--!?>|\Z))"
     # raw text: never touched.  A start tag that no '>' ever closes runs to the end: what follows cannot hold
     # an end tag to repair (each ends in '>'), and failing there instead made every later '<script' scan the
-    # rest of the page again ('<script ' 5,000 times: 275 ms; linear now)
+    # rest of the page again ('<script ' 20,000 times: 2 s; under 1 ms now)
     r"|(?=[sStTxX\u017f])(?i:(script|style|textarea|title|xmp))\b[^>]*(?:>|\Z)"
     r"[^<]*(?:<(?!/(?i:\1)\s*>)[^<]*)*(?:</(?i:\1)\s*>|\Z)"
     r"|/(?=[bBhH])(?i:(body|html)|br)\s*>"  # group 2: </body>, </html>, to drop; else a stray </br>
