@@ -58,6 +58,8 @@ def assert_same_texts(root, what: str = "", limits=(1, 10, 13, 21, 40, 200)) -> 
     for el in root.iter(etree.Element):
         assert ACCELERATOR.text_length(el) == len(etree.tostring(el, method="text", encoding="unicode",
                                                                  with_tail=False)), f"{what}: text_length"
+        assert ACCELERATOR.own_text(el) == (el.text or "") + "".join(child.tail or "" for child in el), \
+            f"{what}: own_text"
         for limit in limits:
             assert aria.text_of(el, limit) == aria.text_of_in_python(el, limit), f"{what}: text_of {limit}"
             assert landmarks.first_text(el, limit) == landmarks.first_text_in_python(el, limit), \
@@ -371,3 +373,24 @@ def test_hidden_is_told_in_c_as_aria_hidden_tells_it():
                 told += 1
                 assert decided == aria.hidden(el), dict(el.attrib)
     assert told > 3000 and asked > 100
+
+
+def test_the_proxy_says_at_start_which_measuring_walk_and_dictionaries_run(monkeypatch, caplog):
+    """Operators see in the log whether their install has the compiled walk and merged OpenCC dictionaries
+    (without either everything works the same, only slower)."""
+    from proxy import convert
+    from proxy.app import create_app
+    from proxy.settings import Settings
+
+    caplog.set_level("INFO", logger="proxy.app")
+    monkeypatch.setattr(aria, "ACCELERATOR", None)
+    monkeypatch.setattr(convert, "dictionary_tool", lambda: None)
+    create_app(Settings())
+    assert "pure-Python measuring walk" in caplog.text and "opencc_dict" in caplog.text
+    monkeypatch.undo()
+    caplog.clear()
+    create_app(Settings())
+    if ACCELERATOR is not None:
+        assert "compiled measuring walk in use" in caplog.text
+    if convert.dictionary_tool() is not None:
+        assert "dictionaries merged per conversion step" in caplog.text

@@ -21,6 +21,8 @@
  *   text_length(element) -> int
  *       len(etree.tostring(element, method="text", encoding="unicode", with_tail=False)): the characters of
  *       the subtree's text nodes, counted where they lie.
+ *   own_text(element) -> str
+ *       (el.text or "") + "".join(child.tail or "" for child in el): the element's own text nodes, in order.
  *   child_spans(parent, start, end, order, size) -> [(child, (start, end)), ...]
  *       landmarks._FooterText's spans of parent's child elements in the page's text, given parent's span:
  *       parent's text, then each child's text and its tail, in order; the child of the largest size
@@ -803,6 +805,24 @@ static PyObject *text_length(PyObject *self, PyObject *root) {
     return PyLong_FromSsize_t(subtree_text_length(((struct LxmlElement *)root)->_c_node));
 }
 
+static PyObject *own_text(PyObject *self, PyObject *root) {
+    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
+        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_TypeError, "own_text() needs an lxml element");
+        return NULL;
+    }
+    Buffer out = {0};
+    for (xmlNode *node = ((struct LxmlElement *)root)->_c_node->children; node != NULL; node = node->next)
+        if (text_node(node) && node->content != NULL &&
+            buffer_add(&out, (const char *)node->content, strlen((const char *)node->content)) < 0) {
+            PyMem_Free(out.data);
+            return NULL;
+        }
+    PyObject *result = PyUnicode_DecodeUTF8(out.data ? out.data : "", (Py_ssize_t)out.length, "strict");
+    PyMem_Free(out.data);
+    return result;
+}
+
 /* --- child_spans ---------------------------------------------------------------------------------------- */
 
 /* The characters of a run of text nodes from node on (a .text or .tail). */
@@ -1143,6 +1163,7 @@ static PyMethodDef methods[] = {
     {"text_of", text_of, METH_VARARGS, "aria.text_of's pieces, joined (not squashed)."},
     {"first_text", first_text, METH_VARARGS, "landmarks.first_text."},
     {"text_length", text_length, METH_O, "len(etree.tostring(el, method='text', with_tail=False))."},
+    {"own_text", own_text, METH_O, "An element's own text: its text and its children's tails, joined."},
     {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
     {"number", number, METH_VARARGS, "Every element numbered in document order, and those with given attributes."},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},

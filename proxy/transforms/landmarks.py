@@ -676,7 +676,8 @@ class Segmenter:
         stack = [self.body]
         while stack:
             el = stack.pop()
-            own = (el.text or "") + "".join(c.tail or "" for c in el)
+            own = MEASURING.own_text(el) if MEASURING is not None else \
+                (el.text or "") + "".join(c.tail or "" for c in el)
             if el is not self.body and footer_line(own) and not self.inside_landmark(el):
                 hits.append(el)
             for child in el:
