@@ -12,6 +12,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Protocol
 
 from yarl import URL
@@ -138,17 +139,25 @@ class Pipeline:
         return self._run(doc, page, enabled, container)
 
     def _run(self, doc: document.Document, page: Page, enabled: list, container=None) -> str:
+        # lxml makes the Python object of an element when code reaches it and drops it when nothing holds it:
+        # each transform's walks would make them all again.  Held through the tree steps, they are made once
+        # (1-3 % of the 100 KB page's render); a page's first _KEPT_ELEMENTS only, so a huge one costs no more.
+        kept = list(islice(doc.root.iter(), _KEPT_ELEMENTS))
         for transform in enabled:
             if time.monotonic() > page.deadline:
                 raise OverBudget(f"over budget before {transform.name}")
             transform.apply(doc, page)
         markup = document.serialize(doc) if container is None else document.serialize_children(container)
+        del kept  # (the markup steps work on the text)
         for transform in enabled:
             if hasattr(transform, "apply_markup"):
                 if time.monotonic() > page.deadline:
                     raise OverBudget(f"over budget before {transform.name}'s markup step")
                 markup = transform.apply_markup(markup, page)
         return markup
+
+
+_KEPT_ELEMENTS = 50_000  # element objects held through a render (about 3 MB at most)
 
 
 # A whole page names one of these somewhere (a fragment never does; a page may omit them all but a title).
