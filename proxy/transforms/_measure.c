@@ -1,22 +1,22 @@
-/* The measuring walk of the landmark repairs (aria.Measure) over libxml2's tree: an optional accelerator.
+/* The landmark repairs' walks that only count or collect, over libxml2's tree: an optional accelerator.
  *
- * aria.Measure holds the reference implementation and its reasoning; this module does the same walk
- * without a Python loop body per node (getparent, dictionary lookups, .text and .tail made into strings
- * only to be counted), which is where the reference spends its time: about 1.2 ms of the 100 KB page's
- * 4 ms of landmark repairs.  tests/test_measure.py holds the two to identical results, and
- * A11Y_PROXY_NO_EXTENSIONS=1 selects the reference.
+ * Each function here has its Python original (named below), the reference and the fallback; this module does
+ * the same work without a Python loop body per node (getparent, dictionary lookups, .text and .tail made into
+ * strings only to be counted), which is where those spend their time: on the 100 KB page the measuring walk
+ * alone was 1.2 ms of 4.6 ms of landmark repairs.  tests/test_measure.py holds each to its original, and
+ * A11Y_PROXY_NO_EXTENSIONS=1 selects the originals.
  *
  *   measure(root, hidden) -> (sequence, order, end, through, text, link_text, links, media, frames)
- *       the fields of aria.Measure, in its terms: sequence, the measured elements in document order (the
- *       root first); order and end, dictionaries element -> position, and -> position of its last measured
- *       descendant; the rest, lists by position.  hidden(element) is called for the elements whose own
+ *       aria.measure_in_python: the fields of aria.Measure, in its terms: sequence, the measured elements in
+ *       document order (the root first); order and end, dictionaries element -> position, and -> position of
+ *       its last measured descendant; the rest, lists by position.  hidden(element) is called for the elements whose own
  *       attributes could hide them (style, hidden, aria-hidden; every <input>) whose attributes are not
  *       told apart here (a style with non-ASCII characters): hidden_here holds aria.hidden's rules.
  *   text_of(element, limit, hidden) -> str
- *       aria.text_of's pieces (rendered text, img alts), joined but not yet squashed: the same walk, stopping
+ *       aria.text_of_in_python's pieces (rendered text, img alts), joined but not yet squashed: the same walk, stopping
  *       at the same piece (once more than twice the limit in visible characters is read).
  *   first_text(element, size) -> str
- *       landmarks.first_text: the subtree's text pieces (as itertext() yields them) without whitespace,
+ *       landmarks.first_text_in_python: the subtree's text pieces (as itertext() yields them) without whitespace,
  *       piece by piece until at least size characters.
  *   text_length(element) -> int
  *       len(etree.tostring(element, method="text", encoding="unicode", with_tail=False)): the characters of
@@ -1165,7 +1165,7 @@ static PyMethodDef methods[] = {
     {"text_length", text_length, METH_O, "len(etree.tostring(el, method='text', with_tail=False))."},
     {"own_text", own_text, METH_O, "An element's own text: its text and its children's tails, joined."},
     {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
-    {"number", number, METH_VARARGS, "Every element numbered in document order, and those with given attributes."},
+    {"number", number, METH_VARARGS, "Every element numbered in document order; those with given attributes."},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"hidden_by_attributes", hidden_by_attributes, METH_O, "aria.hidden where told in C; None where asked."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},
