@@ -38,6 +38,10 @@ The rows
 5. cold full: /-/trad+elder/<page>?n=<run>-<thread>-<counter>, a new query string per request, so every
    request transforms (decode, parse, all transforms, serialize, Traditional conversion, UTF-8).
    "cold full, 1 conn" is the same with one connection: its p50 is the per-page latency target.
+The naive row (after row 1; --no-naive skips it): the issue's point of comparison, an aiohttp process that fetches
+the page from the upstream, converts every text node with OpenCC s2t in its handler and serializes it (what one
+could write in an afternoon: no repairs, no elder mode, no cache); "against the naive converter" prints the cold
+and hot full rows over it.
 Paired rounds: after the --workers 1 rows, nginx (row 1's, still running) and the pass-through (row 2) are measured
 again back to back, `--paired` times (3; 0 for none), the order alternating, and the median of the pairs' ratios is
 printed beside the target: on a shared machine rows 1 and 2, measured a minute apart, may see different loads.
@@ -497,12 +501,56 @@ def aiohttp_upstream_main(conn, parent_pid: int, log_file: str, root: str, page_
     web.run_app(app, sock=sock, access_log=None, print=None, handle_signals=True)
 
 
-class AiohttpUpstream:
-    name = "aiohttp upstream"
+def naive_converter_main(conn, parent_pid: int, log_file: str, upstream_port: int) -> None:
+    """Child process: the issue's point of comparison, what one could write in an afternoon: an aiohttp
+    server that fetches each page from the upstream, parses it with lxml and converts every text and tail with
+    OpenCC s2t in the request handler, one node at a time (no repairs, no cache, no executor)."""
+    import aiohttp
+    import lxml.html
+    import opencc
+    from aiohttp import web
 
-    def __init__(self, tmp: Path, site: Site) -> None:
-        self.log = tmp / "upstream.log"
-        self.site = site
+    pt._log_to(log_file, "naive")
+    converter = opencc.OpenCC("s2t")
+
+    async def convert(request: web.Request) -> web.StreamResponse:
+        async with request.app["client"].get(f"http://{HOST}:{upstream_port}{request.path_qs}") as upstream:
+            raw = await upstream.read()
+        root = lxml.html.document_fromstring(raw)
+        for el in root.iter():
+            if el.text and el.tag not in ("script", "style"):
+                el.text = converter.convert(el.text)
+            if el.tail:
+                el.tail = converter.convert(el.tail)
+        return web.Response(body=lxml.html.tostring(root, encoding="utf-8"), content_type="text/html",
+                            charset="utf-8")
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def client(app: web.Application):
+        app["client"] = aiohttp.ClientSession()
+        yield
+        await app["client"].close()
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    app.router.add_get("/{tail:.*}", convert)
+    app.cleanup_ctx.append(client)
+    app.on_startup.append(pt._exit_with_parent(parent_pid))
+    sock = pt._listening_socket()
+    conn.send(sock.getsockname()[1])
+    conn.close()
+    web.run_app(app, sock=sock, access_log=None, print=None, handle_signals=True)
+
+
+class SpawnedServer:
+    """A server function run in a child process (spawn): it reports its port through a pipe."""
+    name = "server"
+
+    def __init__(self, log: Path, target: Callable, args: tuple) -> None:
+        self.log = log
+        self.target, self.args = target, args
         self.process: multiprocessing.process.BaseProcess | None = None
         self.port = 0
 
@@ -513,19 +561,19 @@ class AiohttpUpstream:
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
 
-    def start(self) -> "AiohttpUpstream":
+    def start(self) -> "SpawnedServer":
         context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
-        self.process = context.Process(target=aiohttp_upstream_main, name="bench-upstream", daemon=True, args=(
-            send, os.getpid(), str(self.log), str(self.site.root), self.site.page_path, self.site.page_type))
+        self.process = context.Process(target=self.target, name=f"bench-{self.name}", daemon=True,
+                                        args=(send, os.getpid(), str(self.log), *self.args))
         self.process.start()
         send.close()
         try:
             if not receive.poll(STARTUP_TIMEOUT):
-                raise BenchError("the aiohttp upstream did not report its port")
+                raise BenchError(f"the {self.name} did not report its port")
             self.port = int(receive.recv())
         except EOFError:
-            raise BenchError(f"the aiohttp upstream exited at start{_log_tail(self.log)}") from None
+            raise BenchError(f"the {self.name} exited at start{_log_tail(self.log)}") from None
         finally:
             receive.close()
         wait_until_answers(self.port, "/health", self.name, self.alive, self.log)
@@ -546,6 +594,21 @@ class AiohttpUpstream:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+class AiohttpUpstream(SpawnedServer):
+    name = "aiohttp upstream"
+
+    def __init__(self, tmp: Path, site: Site) -> None:
+        super().__init__(tmp / "upstream.log", aiohttp_upstream_main,
+                         (str(site.root), site.page_path, site.page_type))
+
+
+class NaiveConverter(SpawnedServer):
+    name = "naive converter"
+
+    def __init__(self, tmp: Path, upstream_port: int) -> None:
+        super().__init__(tmp / "naive.log", naive_converter_main, (upstream_port,))
 
 
 class Proxy(ChildProcess):
@@ -820,7 +883,7 @@ def pipeline_breakdown(site: Site, rules_dir: Path | None, repeats: int, source:
 class RowSpec:
     key: str
     label: str
-    server: str  # "nginx", "w1", "w2"
+    server: str  # "nginx", "naive", "w1", "w2"
     path: str
     cold: bool = False
     connections: int | None = None  # None: --connections
@@ -1017,6 +1080,12 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 rows.append(measure(RowSpec("nginx_passthrough", "1 nginx proxy_pass, binary", "nginx",
                                             BINARY_PATH), anchor, upstream, load, args, metrics=False,
                                     retry_until=retry_until))
+            if not args.no_naive:
+                with NaiveConverter(tmp, upstream.port) as naive:
+                    naive.start()
+                    print(f"naive converter on {HOST}:{naive.port} (aiohttp + lxml + OpenCC s2t, one process)")
+                    rows.append(measure(RowSpec("naive", "naive s2t converter, page", "naive", site.page_path),
+                                        naive, upstream, load, args, metrics=False, retry_until=retry_until))
             for workers, specs in (
                     (1, [RowSpec("passthrough", "2 pass-through, binary", "w1", BINARY_PATH),
                          RowSpec("plain", "3 plain page", "w1", site.page_path),
@@ -1115,6 +1184,8 @@ def ratios(report: dict[str, Any]) -> dict[str, Any]:
         "workers2_over_workers1_passthrough": pt._ratio(rps("passthrough", "w2"), rps("passthrough", "w1")),
         "plain_over_passthrough": pt._ratio(rps("plain", "w1"), rps("passthrough", "w1")),
         "cold_over_hot": pt._ratio(rps("cold_full", "w1"), rps("hot_full", "w1")),
+        "cold_full_over_naive": pt._ratio(rps("cold_full", "w1"), rps("naive", "naive")),
+        "hot_full_over_naive": pt._ratio(rps("hot_full", "w1"), rps("naive", "naive")),
     }
     targets = []
     for key, what, op, target, unit in TARGETS:
@@ -1192,7 +1263,8 @@ def print_report(report: dict[str, Any]) -> None:
           f"pass-through w2/nginx {_fmt(values['passthrough_w2_over_nginx'])}; w2/w1 hot "
           f"{_fmt(values['workers2_over_workers1_hot'])}, pass-through "
           f"{_fmt(values['workers2_over_workers1_passthrough'])}; plain/pass-through "
-          f"{_fmt(values['plain_over_passthrough'])}; cold/hot {_fmt(values['cold_over_hot'])}")
+          f"{_fmt(values['plain_over_passthrough'])}; cold/hot {_fmt(values['cold_over_hot'])}; against the naive "
+          f"converter: cold full {_fmt(values['cold_full_over_naive'])}, hot full {_fmt(values['hot_full_over_naive'])}")
     paired = report.get("paired")
     if paired:
         print(f"pass-through w1/nginx in {len(paired['pairs'])} paired rounds (measured back to back, --paired): "
@@ -1222,6 +1294,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--nginx-workers", default="1", help="worker_processes of the nginx proxy_pass row (1; or auto)")
     parser.add_argument("--no-nginx", action="store_true", help="aiohttp upstream, no nginx row (as without nginx)")
     parser.add_argument("--no-rules", action="store_true", help="run the proxies without the repository's rules/")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive converter row (the issue's "
+                        "point of comparison: aiohttp + lxml + OpenCC s2t per text node)")
     parser.add_argument("--skip-breakdown", action="store_true", help="skip the in-process render breakdown")
     parser.add_argument("--paired", type=int, default=3, metavar="N",
                         help="after the --workers 1 rows, measure nginx and the pass-through back to back N times, "
