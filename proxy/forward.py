@@ -546,14 +546,9 @@ class Proxy:
         page = Page(url=upstream_url, modes=route.modes, settings=settings, prefix=route.prefix,
                     rules=page_rules, source_charset=charset, public_origin=public_origin,
                     in_frame=in_frame, fragment=fragment)
-        loop = asyncio.get_running_loop()
-        taken_up = loop.create_future()
-        job = loop.run_in_executor(self.executor, self.transform_and_encode, kind, text, page, coding,
-                                   lambda: loop.call_soon_threadsafe(_set_once, taken_up))
         try:
-            await asyncio.wait({job, taken_up}, return_when=asyncio.FIRST_COMPLETED)
             # Past the budget the thread stops at its next transform; the reader waits no longer than that.
-            forms = await asyncio.wait_for(job, budget)
+            forms = await within_budget(self.executor, budget, self.transform_and_encode, kind, text, page, coding)
         except (OverBudget, asyncio.TimeoutError):
             raise PassThrough("passthrough-budget", f"transforms took over {budget}s (timeouts.transform)") from None
         except document.UnparseableHTML as exc:  # nothing an HTML parser can make a page of (empty, binary junk)
@@ -633,7 +628,8 @@ class Proxy:
             return True
 
         try:
-            complete = await asyncio.wait_for(read(), self.settings.timeouts.total)
+            async with asyncio.timeout(self.settings.timeouts.total):  # (wait_for would make read() a task of its own)
+                complete = await read()
         except BaseException:
             self.memory.give_back(size)
             raise
@@ -771,9 +767,59 @@ class Proxy:
                             headers={"Cache-Control": "no-store"})
 
 
-def _set_once(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_result(None)
+class _TakenUp:
+    """Called once, by the pipeline thread that takes a page up: notes when (time.monotonic(), the event loop's
+    clock), and tells the event loop if it asked to be told (see within_budget)."""
+
+    __slots__ = ("at", "tell")
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.tell: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        self.at = time.monotonic()
+        tell = self.tell  # read after `at` is written: see within_budget
+        if tell is not None:
+            tell()
+
+
+async def within_budget(executor, budget: float, work: Callable, *args):
+    """work(*args, started) in an executor thread, which calls started() when it takes the work up; raises
+    TimeoutError once `budget` seconds have passed since then (a wait for a free thread does not count).
+
+    The event loop wakes once, when the work is done.  It does not need to know when a thread took the work up
+    unless the budget could have run out: the first check comes `budget` seconds after submitting, and moves
+    the deadline to `budget` after the start the thread noted; only for work still queued then does it ask the
+    thread to tell it when it starts (a second wake-up).  The thread writes `at` before reading `tell` and the
+    loop writes `tell` before reading `at` again, so one of them sees the other's write (both may: the check
+    is then made twice, to the same deadline)."""
+    loop = asyncio.get_running_loop()
+    taken = _TakenUp()
+    job = loop.run_in_executor(executor, work, *args, taken)
+    timeout = asyncio.timeout(None)
+    watching = True
+
+    def check() -> None:
+        if not watching:
+            return
+        if taken.at is None:
+            taken.tell = tell
+            if taken.at is None:
+                return  # still queued: the thread tells us when it takes the work up
+        timeout.reschedule(taken.at + budget)
+
+    def tell() -> None:  # in the pipeline thread
+        if watching:
+            loop.call_soon_threadsafe(check)
+
+    timer = loop.call_at(loop.time() + budget, check)
+    try:
+        async with timeout:
+            return await job
+    finally:
+        watching = False
+        timer.cancel()
 
 
 async def _chunks(first: bytes, rest):
