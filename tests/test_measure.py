@@ -394,3 +394,14 @@ def test_the_proxy_says_at_start_which_measuring_walk_and_dictionaries_run(monke
         assert "compiled measuring walk in use" in caplog.text
     if convert.dictionary_tool() is not None:
         assert "dictionaries merged per conversion step" in caplog.text
+
+
+def test_chars_counts_what_the_whitespace_regex_leaves():
+    """aria.chars answers 0 at once for ASCII whitespace; every other text is counted by the regex, so Unicode
+    spaces it does not skip (U+2003, \\x1c, \\x85) still count."""
+    rng = random.Random(23)
+    alphabet = " \t\n\r\f\v\xa0\u3000\u200b\ufeff\u2003\x1c\x85a字"
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        assert aria.chars(text) == len(text) - sum(map(len, aria._WS_RUNS.findall(text))), repr(text)
+    assert aria.chars(None) == 0 and aria.chars("\u2003") == 1

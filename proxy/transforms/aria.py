@@ -277,7 +277,9 @@ def hidden(el) -> bool:
 
 def chars(text: str | None) -> int:
     """Visible characters of a text (whitespace does not count)."""
-    return len(text) - sum(map(len, _WS_RUNS.findall(text))) if text else 0
+    if not text or not text.strip(_ASCII_SPACE):  # (most tails are line breaks and indents)
+        return 0
+    return len(text) - sum(map(len, _WS_RUNS.findall(text)))
 
 
 def squash(text: str | None) -> str:
