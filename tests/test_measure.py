@@ -405,3 +405,26 @@ def test_chars_counts_what_the_whitespace_regex_leaves():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
         assert aria.chars(text) == len(text) - sum(map(len, aria._WS_RUNS.findall(text))), repr(text)
     assert aria.chars(None) == 0 and aria.chars("\u2003") == 1
+
+
+@needs_accelerator
+def test_with_attributes_finds_the_url_attributes_the_python_walk_finds():
+    from proxy.transforms import links
+
+    trees = [document.parse(_page(seed)).root for seed in range(100)]
+    made = document.parse('<body><a href="/a" HREF="/b">一</a><img src="x.png" srcset="y.png 2x" '
+                          'xlink:href="/no"><form action="/s"><input formaction="/f"></form></body>').root
+    etree.SubElement(made.find("body"), "{http://www.w3.org/2000/svg}a").set("href", "/svg")  # (namespaced: kept)
+    made.find("body/a").set("{http://www.w3.org/1999/xlink}href", "/xlink")  # (an attribute in a namespace: not)
+    trees.append(made)
+    paths = sorted(FIXTURES.rglob("*.html")) + sorted((ROOT / "proxy" / "demo" / "site").rglob("*.html"))
+    paths += [CORPUS / name for name in CORPUS_PAGES]
+    trees += [document.parse(path.read_bytes().decode("utf-8", "replace")).root for path in paths]
+    for root in trees:
+        order = {el: index for index, el in enumerate(root.iter())}
+        found = ACCELERATOR.with_attributes(root, links._URL_ATTRIBUTES)
+        reference = links._url_attributes_in_python(root)
+        assert sorted(found, key=lambda f: (order[f[0]], f[1])) == sorted(reference, key=lambda f: (order[f[0]], f[1]))
+        assert [order[f[0]] for f in found] == sorted(order[f[0]] for f in found)  # (document order)
+    with pytest.raises(ValueError):
+        ACCELERATOR.with_attributes(made, tuple(str(n) for n in range(17)))

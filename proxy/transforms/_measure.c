@@ -1,4 +1,4 @@
-/* The landmark repairs' walks that only count or collect, over libxml2's tree: an optional accelerator.
+/* The repairs' walks that only count or collect, over libxml2's tree: an optional accelerator.
  *
  * Each function here has its Python original (named below), the reference and the fallback; this module does
  * the same work without a Python loop body per node (getparent, dictionary lookups, .text and .tail made into
@@ -32,6 +32,9 @@
  *       every element under root, root included, numbered in document order (order: element -> number, as
  *       dict(zip(root.iter(etree.Element), count()))), and the elements with any of the attributes names
  *       (in no namespace), in order, with their numbers: landmarks._Numbering and its candidates.
+ *   with_attributes(root, names) -> [(element, name, value), ...]
+ *       links._url_attributes_in_python: every attribute of one of names (in no namespace) on root and every
+ *       element under it, in document order (an element's in the order they are written).
  *   find_all(text, words, ignore_ascii_case) -> [[start, ...] per word]
  *       every start of each word in text, overlapping ones included (landmarks._finds for many words in one
  *       pass); ignore_ascii_case: A-Z match a-z (the words are given in lower case), nothing else changes.
@@ -1018,6 +1021,73 @@ done:
     return result;
 }
 
+/* --- with_attributes ------------------------------------------------------------------------------------- */
+
+static PyObject *with_attributes(PyObject *self, PyObject *args) {
+    PyObject *root, *names;
+    if (!PyArg_ParseTuple(args, "OO!:with_attributes", &root, &PyTuple_Type, &names))
+        return NULL;
+    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
+        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_TypeError, "with_attributes() needs an lxml element");
+        return NULL;
+    }
+    /* The names as C strings (a few: compared with strcmp, no Python object made per attribute). */
+    const char *wanted[16];
+    Py_ssize_t count = PyTuple_GET_SIZE(names);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        if (count > 16 || !PyUnicode_Check(name) || (wanted[i] = PyUnicode_AsUTF8(name)) == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "with_attributes() takes at most 16 attribute names (strings)");
+            return NULL;
+        }
+    }
+    xmlNode *top = ((struct LxmlElement *)root)->_c_node, *node = top;
+    struct LxmlDocument *doc = ((struct LxmlElement *)root)->_doc;
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    while (node != NULL) {
+        if (node->type == XML_ELEMENT_NODE) {
+            PyObject *el = NULL;
+            for (xmlAttr *attr = node->properties; attr != NULL; attr = attr->next) {
+                if (attr->ns != NULL || !named(attr->name, wanted, (size_t)count))
+                    continue;
+                if (el == NULL && (el = (PyObject *)elementFactory(doc, node)) == NULL)
+                    goto fail;
+                PyObject *value = attribute_value(attr);
+                PyObject *item = value == NULL ? NULL : Py_BuildValue("(OsO)", el, (const char *)attr->name, value);
+                Py_XDECREF(value);
+                if (item == NULL || PyList_Append(found, item) < 0) {
+                    Py_XDECREF(item);
+                    Py_DECREF(el);
+                    goto fail;
+                }
+                Py_DECREF(item);
+            }
+            Py_XDECREF(el);
+            if (node->children != NULL) {
+                node = node->children;
+                continue;
+            }
+        }
+        if (node == top)
+            break;
+        while (node != NULL && node->next == NULL) {
+            node = node->parent;
+            if (node == top)
+                node = NULL;
+        }
+        if (node != NULL)
+            node = node->next;
+    }
+    return found;
+fail:
+    Py_DECREF(found);
+    return NULL;
+}
+
 /* --- find_all ---------------------------------------------------------------------------------------- */
 
 #define MAX_WORDS 64
@@ -1166,6 +1236,7 @@ static PyMethodDef methods[] = {
     {"own_text", own_text, METH_O, "An element's own text: its text and its children's tails, joined."},
     {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
     {"number", number, METH_VARARGS, "Every element numbered in document order; those with given attributes."},
+    {"with_attributes", with_attributes, METH_VARARGS, "Every attribute of the given names, with its element."},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"hidden_by_attributes", hidden_by_attributes, METH_O, "aria.hidden where told in C; None where asked."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},

@@ -14,6 +14,7 @@ from ..document import Document
 from ..modes import Modes
 from ..pipeline import Page, Stateless
 from ..urls import UpstreamLinks
+from .aria import ACCELERATOR as MEASURING
 
 # (attribute, navigational?) per element.  Navigational URLs keep the mode prefix.
 _NAVIGATIONAL = {
@@ -26,8 +27,17 @@ _URL_ATTRIBUTE_SET = frozenset(_URL_ATTRIBUTES)
 
 
 def _url_attributes(root):
-    """(element, attribute, value) for every URL attribute, in one pass over the elements.  An XPath union
-    of ten attribute paths walks the tree ten times: 200 ms on a 2 MB page, against 40 ms here."""
+    """(element, attribute, value) for every URL attribute: in one C walk where the accelerator was built
+    (_measure.with_attributes), else _url_attributes_in_python.  (Each is rewritten on its own: their order
+    within an element does not matter.)"""
+    if MEASURING is not None:
+        return MEASURING.with_attributes(root, _URL_ATTRIBUTES)
+    return _url_attributes_in_python(root)
+
+
+def _url_attributes_in_python(root):
+    """_url_attributes in one pass over the elements.  An XPath union of ten attribute paths walks the tree
+    ten times: 200 ms on a 2 MB page, against 40 ms here."""
     found = []
     isdisjoint = _URL_ATTRIBUTE_SET.isdisjoint
     for element in root.iter(etree.Element):
