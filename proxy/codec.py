@@ -299,37 +299,51 @@ def charset_from_content_type(content_type: str | None) -> str | None:
 
 def sniff_charset(body: bytes, content_type: str | None) -> tuple[str, str]:
     """(python codec, how we knew) for an HTML body."""
+    codec, how, _ = _sniff(body, content_type)
+    return codec, how
+
+
+def sniff_and_decode(body: bytes, content_type: str | None) -> tuple[str, str]:
+    """(text, python codec): sniff_charset, then decode; a body found to be UTF-8 by decoding it is decoded once."""
+    codec, _, text = _sniff(body, content_type)
+    return (text if text is not None else decode(body, codec)), codec
+
+
+def _sniff(body: bytes, content_type: str | None) -> tuple[str, str, str | None]:
+    """sniff_charset's answer, and the body's text when finding the answer meant decoding it as UTF-8."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return codec, "bom"
+            return codec, "bom", None
     codec = python_codec(charset_from_content_type(content_type))
     if codec and not codec.startswith("utf-16"):
-        return codec, "header"
+        return codec, "header", None
     # A body that is valid UTF-8 with non-ASCII text is UTF-8, whatever its <meta> says: GBK Chinese text
     # is practically never valid UTF-8, while portals that moved to UTF-8 often kept a gb2312 template meta.
-    if not body.isascii() and _valid_utf8(body):
-        return "utf-8", "valid-utf8"
+    ascii = body.isascii()
+    text = None if ascii else _utf8_text(body)
+    if text is not None:
+        return "utf-8", "valid-utf8", text  # (no BOM: that was the first check)
     # Like the browser's prescan, look at the start of the document only.
-    match = _META_CHARSET.search(body[:4096])
+    match = _META_CHARSET.search(body, 0, 4096)
     if match:
         codec = python_codec(match.group(1).decode("ascii", "replace"))
         if codec and not codec.startswith("utf-16"):  # a meta can't truthfully claim UTF-16 in ASCII bytes
-            return codec, "meta"
+            return codec, "meta", None
         if codec:
-            return "utf-8", "meta"
-    if _valid_utf8(body):
-        return "utf-8", "valid-utf8"
+            return "utf-8", "meta", None
+    if ascii:  # valid UTF-8 (a body with non-ASCII bytes was found not to be, above)
+        return "utf-8", "valid-utf8", None
     guess = charset_normalizer.from_bytes(body[:65536]).best()
     codec = python_codec(guess.encoding) if guess else None
-    return (codec or "gb18030"), "detected"  # these portals' legacy charset is the likeliest fallback
+    return (codec or "gb18030"), "detected", None  # these portals' legacy charset is the likeliest fallback
 
 
-def _valid_utf8(body: bytes) -> bool:
+def _utf8_text(body: bytes) -> str | None:
+    """The body decoded as UTF-8, or None when it is not valid UTF-8."""
     try:
-        body.decode("utf-8")
-        return True
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        return False
+        return None
 
 
 def decode(body: bytes, codec: str) -> str:
@@ -345,15 +359,28 @@ _CSS_CHARSET = re.compile(rb'^@charset\s+"([A-Za-z0-9._:\-]+)"\s*;')
 
 def css_charset(body: bytes, content_type: str | None) -> str:
     """CSS Syntax 3's order: BOM, Content-Type, @charset; then valid UTF-8, else the portals' GB18030."""
+    return _css_sniff(body, content_type)[0]
+
+
+def css_decode(body: bytes, content_type: str | None) -> tuple[str, str]:
+    """(text, python codec): css_charset, then decode; a body found to be UTF-8 by decoding it is decoded once."""
+    codec, text = _css_sniff(body, content_type)
+    return (text if text is not None else decode(body, codec)), codec
+
+
+def _css_sniff(body: bytes, content_type: str | None) -> tuple[str, str | None]:
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return codec
+            return codec, None
     codec = python_codec(charset_from_content_type(content_type))
     if codec:
-        return codec
+        return codec, None
     match = _CSS_CHARSET.match(body)
     if match:
         codec = python_codec(match.group(1).decode("ascii"))
         if codec and not codec.startswith("utf-16"):
-            return codec
-    return "utf-8" if _valid_utf8(body) else "gb18030"
+            return codec, None
+    if body.isascii():
+        return "utf-8", None
+    text = _utf8_text(body)  # (no BOM: that was the first check)
+    return ("utf-8", text) if text is not None else ("gb18030", None)
