@@ -530,10 +530,9 @@ class Proxy:
         if kind == "sniff" and not _HTML_SIGNATURE.match(decoded[:1024]):
             raise PassThrough("stream", "not HTML after all", logging.DEBUG)
         if kind == "css":
-            charset = codec.css_charset(decoded, upstream.headers.get("Content-Type"))
+            text, charset = codec.css_decode(decoded, upstream.headers.get("Content-Type"))
         else:
-            charset, _ = codec.sniff_charset(decoded, upstream.headers.get("Content-Type"))
-        text = codec.decode(decoded, charset)
+            text, charset = codec.sniff_and_decode(decoded, upstream.headers.get("Content-Type"))
         # What a script fetched goes into a page that is rewritten already: it stays a fragment.
         fragment = kind in ("html", "sniff") and (
             by_script or (not is_whole_document(text) and _LIST_PIECE.match(text) is not None))
