@@ -217,6 +217,7 @@ class Proxy:
         self.websocket_client = websocket_client or client
         self.metrics = metrics
         self.rules = rules
+        self.upstream_hosts = (settings.upstream.host or "",) + settings.upstream_aliases  # (for the rules)
         self.variant_key = variant_key  # proxy version + settings: with the rules version, part of every ETag
         self.executor = executor
         self.memory = MemoryBudget(settings.limits.transform_memory_bytes, metrics.transform_bytes_held)
@@ -271,8 +272,9 @@ class Proxy:
         except ClientTooSlow:
             return self.client_too_slow(request, route)
         path_qs = route.path_qs
+        rules_seen = None
         if route.modes.trad is not None:  # what the reader typed in Traditional goes back in Simplified
-            path_qs, body = self.simplify_search(request, route, headers, body)
+            path_qs, body, rules_seen = self.simplify_search(request, route, headers, body)
         upstream_url = URL(settings.upstream_origin + path_qs, encoded=True)
         remembered = self.ask_if_changed(request, route, upstream_url, headers, body, f"{scheme}://{host_header}")
 
@@ -308,7 +310,7 @@ class Proxy:
                                  upstream_url)
         try:
             return await self.respond(request, route, upstream, upstream_url, links, host_header, scheme, suffix,
-                                      own_etag_asked)
+                                      own_etag_asked, rules_seen)
         finally:
             upstream.release()
 
@@ -326,7 +328,7 @@ class Proxy:
 
     async def respond(self, request, route: Route, upstream: aiohttp.ClientResponse, upstream_url: URL,
                       links: UpstreamLinks, host_header: str, scheme: str, suffix: str,
-                      own_etag_asked: bool) -> web.StreamResponse:
+                      own_etag_asked: bool, rules_seen: tuple | None = None) -> web.StreamResponse:
         settings = self.settings
         headers = strip_hop_by_hop(upstream.headers)
         rewrite_response_headers(headers, links=links, request_url=upstream_url, public_host=host_header,
@@ -353,7 +355,8 @@ class Proxy:
                     add_vary(headers, "Cookie")
             self.metrics.response("stream")
             return await self.stream(request, upstream, headers, b"")
-        page_rules = self.page_rules(upstream_url)  # (not needed for what streams through: most requests)
+        # (not needed for what streams through: most requests; looked up already by simplify_search, usually)
+        page_rules = self.page_rules(upstream_url, rules_seen)
 
         # 5. decode: read the body up to the limit; anything larger streams through untouched.
         limit = {"json": settings.limits.json_max_bytes, "css": settings.limits.css_max_bytes}.get(
@@ -613,17 +616,22 @@ class Proxy:
         memory budget).  Stops early past `limit` or when the process holds too much HTML already."""
         chunks: list[bytes] = []
         size = 0
+        content = upstream.content
 
         async def read() -> bool:
             nonlocal size
-            async for chunk in _chunks(first, upstream.content.iter_chunked(self.settings.limits.stream_chunk_bytes)):
-                if not self.memory.take(len(chunk)):
-                    chunks.append(chunk)
-                    return False
+            # Whatever has arrived, as it is (readany): a body that came in with one read of the socket stays one
+            # piece, not cut into pieces and joined again.  (What arrived was held in memory already; the client
+            # session reads ahead no further than twice its read_bufsize.)
+            chunk = first or await content.readany()
+            while chunk:
                 chunks.append(chunk)
+                if not self.memory.take(len(chunk)):
+                    return False
                 size += len(chunk)
                 if size > limit:
                     return False
+                chunk = await content.readany()
             return True
 
         try:
@@ -726,7 +734,9 @@ class Proxy:
     def simplify_search(self, request: web.Request, route: Route, headers: CIMultiDict, body):
         """Trad mode, search requests: query and urlencoded form values converted back to Simplified."""
         path, _, query = route.path_qs.partition("?")
-        rules = self.page_rules(URL(path, encoded=True))
+        ruleset = self.rules.current
+        rules_path = URL(path, encoded=True).path
+        rules = ruleset.for_page(self.upstream_hosts, rules_path)
         listed = path_matches(path, rules.trad.search)
         converter = get_converter(reverse_config(trad_config_for(route.modes, rules, self.settings)))
         new_query = simplify_pairs(query, converter, every_value=listed) if query else None
@@ -738,11 +748,16 @@ class Proxy:
             if new_body is not None:
                 body = new_body.encode("latin-1")
                 headers["Content-Length"] = str(len(body))
-        return path_qs, body
+        return path_qs, body, (ruleset, rules_path, rules)
 
-    def page_rules(self, url: URL) -> PageRules:
-        hosts = (self.settings.upstream.host or "",) + self.settings.upstream_aliases
-        return self.rules.current.for_page(hosts, url.path)
+    def page_rules(self, url: URL, seen: tuple | None = None) -> PageRules:
+        """The rules for the page at `url`; `seen`, (rule set, path, its rules) looked up earlier in this request,
+        is the answer when the rule set and the path are the same (for_page costs ~20 us)."""
+        current = self.rules.current
+        path = url.path
+        if seen is not None and seen[0] is current and seen[1] == path:
+            return seen[2]
+        return current.for_page(self.upstream_hosts, path)
 
     # --- the proxy's own responses ---
 
