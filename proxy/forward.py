@@ -815,7 +815,7 @@ async def within_budget(executor, budget: float, work: Callable, *args):
     watching = True
 
     def check() -> None:
-        if not watching:
+        if not watching or timeout.expired():  # (a check the thread asked for may come after the budget ran out)
             return
         if taken.at is None:
             taken.tell = tell

@@ -93,3 +93,49 @@ async def test_cancelled_waiter_cancels_queued_work():
             await queued
         assert await blocker == "blocker"
     assert ran == []  # the reader went away before a thread took it up: it never ran
+
+
+async def test_many_pages_over_a_tiny_budget_raise_nothing_in_callbacks():
+    # The loop's check and the thread's "taken up" race: whichever comes second must find the budget already
+    # run out and do nothing (no "Exception in callback" from rescheduling an expiring timeout).
+    loop = asyncio.get_running_loop()
+    errors = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    with ThreadPoolExecutor(2) as executor:
+        results = await asyncio.gather(*(within_budget(executor, 1e-4 * (i % 3), sleeper, 0.001, i)
+                                         for i in range(300)), return_exceptions=True)
+    await asyncio.sleep(0.05)
+    assert all(r == i or isinstance(r, TimeoutError) for i, r in enumerate(results))
+    assert errors == []
+
+
+async def test_a_start_notice_after_the_budget_ran_out_is_ignored():
+    # The race made deterministic: the loop's own check finds the work started long ago (the budget has run out:
+    # the timeout fires next), and the thread's notice of the start arrives after that.
+    import concurrent.futures
+
+    class Held:  # an executor that never runs anything: the test plays the pipeline thread
+        def __init__(self):
+            self.calls = []
+
+        def submit(self, fn, *args):
+            self.calls.append(args)
+            return concurrent.futures.Future()
+
+    loop = asyncio.get_running_loop()
+    errors = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    executor = Held()
+    waiter = asyncio.ensure_future(within_budget(executor, 0.01, sleeper, 1.0, "x"))
+    await asyncio.sleep(0.05)  # the first check came: the work is still queued, so the loop asked to be told
+    taken = executor.calls[0][-1]
+    assert taken.tell is not None and taken.at is None
+    check = next(cell.cell_contents for cell in taken.tell.__closure__
+                 if getattr(cell.cell_contents, "__name__", "") == "check")
+    taken.at = time.monotonic() - 1.0
+    check()  # the loop sees the start: the budget ran out a second ago
+    taken()  # the thread's notice, later
+    with pytest.raises(TimeoutError):
+        await waiter
+    await asyncio.sleep(0.01)
+    assert errors == []
