@@ -51,7 +51,6 @@ class Limits:
     request_headers_bytes: int = 32 * 1024  # all request header lines together (then 431)
     # HTML held for rewriting by all requests together: past it, further pages stream through untransformed.
     transform_memory_bytes: int = 256 * MiB
-    stream_chunk_bytes: int = 64 * 1024
     compress_min_bytes: int = 1024  # smaller transformed bodies are sent uncompressed
     # POST /-/convert (Traditional script for text the page's own scripts write): one request's body, and its texts
     convert_body_max_bytes: int = 256 * 1024
