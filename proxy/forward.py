@@ -508,7 +508,8 @@ class Proxy:
         (RFC 9111 section 4.3.4), with the cached rewrite as its body."""
         logs.note(cache="revalidated")
         merged = CIMultiDict(remembered.headers)
-        for name in {k.lower() for k in upstream.headers.keys()} - _NOT_FROM_304:
+        # (each name once, in the 304's order: a set's order would differ from process to process)
+        for name in dict.fromkeys(k.lower() for k in upstream.headers.keys() if k.lower() not in _NOT_FROM_304):
             values = upstream.headers.getall(name)
             merged.popall(name, None)
             for value in values:
