@@ -20,6 +20,19 @@ CORPUS_PAGES = sorted(p.name for p in CORPUS.glob("*.html")) if CORPUS.is_dir() 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def check_extension_is_current(module, source_name: str) -> None:
+    """A C accelerator, where built, is what setup.py builds from this checkout's source (an editable install
+    builds it in place): a stale module from an older source would test the wrong code."""
+    if module is None:
+        pytest.skip("the C accelerator is not built here")
+    built = Path(module.__file__)
+    source = ROOT / "proxy" / "transforms" / source_name
+    if built.parent != source.parent:
+        pytest.skip("an installed (non-editable) copy: built from its own sdist")
+    # (whole seconds: setuptools copies the built module into place with its time truncated)
+    assert built.stat().st_mtime >= int(source.stat().st_mtime), "rebuild: pip install -e . (or setup.py build_ext -i)"
+
+
 async def start_app(app: web.Application, host: str = "127.0.0.1") -> tuple[web.AppRunner, str]:
     # Short shutdown and cancelled handlers: a deliberately stalled upstream handler must not hold up teardown.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import random
 import shutil
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from proxy import document
 from proxy.transforms import aria, landmarks
-from tests.conftest import CORPUS, CORPUS_PAGES, FIXTURES, ROOT
+from tests.conftest import CORPUS, CORPUS_PAGES, FIXTURES, ROOT, check_extension_is_current
 
 ACCELERATOR = aria.ACCELERATOR
 needs_accelerator = pytest.mark.skipif(ACCELERATOR is None, reason="the C accelerator is not built here "
@@ -36,14 +35,7 @@ def test_the_accelerator_is_built_wherever_it_can_be():
 
 
 def test_the_accelerator_source_is_in_step_with_this_checkout():
-    if ACCELERATOR is None:
-        pytest.skip("the C accelerator is not built here")
-    built = Path(ACCELERATOR.__file__)
-    source = ROOT / "proxy" / "transforms" / "_measure.c"
-    if built.parent != source.parent:
-        pytest.skip("an installed (non-editable) copy: built from its own sdist")
-    # (whole seconds: setuptools copies the built module into place with its time truncated)
-    assert built.stat().st_mtime >= int(source.stat().st_mtime), "rebuild: pip install -e . (or setup.py build_ext -i)"
+    check_extension_is_current(ACCELERATOR, "_measure.c")
 
 
 @needs_accelerator

@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import shutil
 from functools import partial
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,7 @@ from proxy import document
 from proxy.convert import get_converter, separator_for
 from proxy.transforms import trad_markup
 from proxy.transforms.trad import prepare_tree
-from tests.conftest import CORPUS, CORPUS_PAGES, FIXTURES, ROOT
+from tests.conftest import CORPUS, CORPUS_PAGES, FIXTURES, ROOT, check_extension_is_current
 
 ACCELERATOR = trad_markup.ACCELERATOR
 needs_accelerator = pytest.mark.skipif(ACCELERATOR is None, reason="the C accelerator is not built here "
@@ -197,15 +196,7 @@ def test_reference_and_accelerator_are_the_same_through_convert_markup(monkeypat
 
 
 def test_the_accelerator_source_is_in_step_with_this_checkout():
-    """The built module is what setup.py builds from this checkout's source (an editable install builds it
-    in place): a stale .so from an older source would test the wrong code."""
-    if ACCELERATOR is None:
-        pytest.skip("the C accelerator is not built here")
-    built = Path(ACCELERATOR.__file__)
-    source = ROOT / "proxy" / "transforms" / "_trad_scan.c"
-    if built.parent != source.parent:
-        pytest.skip("an installed (non-editable) copy: built from its own sdist")
-    assert built.stat().st_mtime >= source.stat().st_mtime, "rebuild: pip install -e . (or setup.py build_ext -i)"
+    check_extension_is_current(ACCELERATOR, "_trad_scan.c")
 
 
 def test_the_proxy_says_at_start_which_markup_step_runs(monkeypatch, caplog):

@@ -57,6 +57,49 @@
 
 static PyObject *ELEMENT_TYPE; /* lxml.etree._Element */
 
+/* The libxml2 element behind an lxml element, or NULL with a TypeError (a comment, an entity, not lxml's). */
+static xmlNode *element_node(PyObject *obj, const char *function) {
+    if (PyObject_TypeCheck(obj, (PyTypeObject *)ELEMENT_TYPE)) {
+        xmlNode *node = ((struct LxmlElement *)obj)->_c_node;
+        if (node != NULL && node->type == XML_ELEMENT_NODE)
+            return node;
+    }
+    PyErr_Format(PyExc_TypeError, "%s() needs an lxml element (not a comment, an entity or another object)", function);
+    return NULL;
+}
+
+static struct LxmlDocument *document_of(PyObject *element) {
+    return ((struct LxmlElement *)element)->_doc;
+}
+
+/* A tuple of attribute names as C strings in out (at most `most`): how many, or -1 with an error set. */
+static Py_ssize_t attribute_names(PyObject *names, const char **out, Py_ssize_t most, const char *function) {
+    Py_ssize_t count = PyTuple_GET_SIZE(names);
+    if (count > most) {
+        PyErr_Format(PyExc_ValueError, "%s() takes at most %zd attribute names", function, most);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        if (!PyUnicode_Check(name) || (out[i] = PyUnicode_AsUTF8(name)) == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "%s() attribute names are strings", function);
+            return -1;
+        }
+    }
+    return count;
+}
+
+/* The node after node in top's subtree, in document order (into its children when `down`), or NULL at the
+ * end: no recursion, pages nest 100,000 deep. */
+static xmlNode *next_in(xmlNode *top, xmlNode *node, int down) {
+    if (down && node->children != NULL)
+        return node->children;
+    while (node != top && node->next == NULL)
+        node = node->parent;
+    return node == top ? NULL : node->next;
+}
+
 /* aria._NOT_RENDERED: elements whose subtree is not measured (test_measure checks the two lists agree). */
 static const char *NOT_RENDERED[] = {"script", "style", "noscript", "template", "head", "title", "meta", "link",
                                      "base", "param", "source", "track", "datalist"};
@@ -479,22 +522,16 @@ static PyObject *measure(PyObject *self, PyObject *args) {
     PyObject *root, *hidden;
     if (!PyArg_ParseTuple(args, "OO:measure", &root, &hidden))
         return NULL;
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE)) {
-        PyErr_SetString(PyExc_TypeError, "measure() needs an lxml element");
+    xmlNode *top = element_node(root, "measure");
+    if (top == NULL)
         return NULL;
-    }
-    struct LxmlElement *element = (struct LxmlElement *)root;
-    if (element->_c_node == NULL || element->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "measure() needs an element, not a comment or an entity");
-        return NULL;
-    }
     Walk w = {0};
     Py_ssize_t *scratch = NULL;
     PyObject *sequence = PyList_New(0), *order = NULL, *end = NULL, *result = NULL;
     PyObject *through = NULL, *text = NULL, *link_text = NULL, *links = NULL, *media = NULL, *frames = NULL;
     if (sequence == NULL || PyList_Append(sequence, root) < 0)
         goto done;
-    if (walk(&w, element->_c_node, element->_doc, hidden, sequence) < 0)
+    if (walk(&w, top, document_of(root), hidden, sequence) < 0)
         goto done;
     Py_ssize_t n = w.count;
     scratch = PyMem_Malloc((size_t)(3 * n) * sizeof(Py_ssize_t));
@@ -633,13 +670,10 @@ static PyObject *text_of(PyObject *self, PyObject *args) {
     Py_ssize_t limit;
     if (!PyArg_ParseTuple(args, "OnO:text_of", &root, &limit, &hidden))
         return NULL;
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
-        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "text_of() needs an lxml element");
+    xmlNode *el = element_node(root, "text_of");
+    if (el == NULL)
         return NULL;
-    }
-    xmlNode *el = ((struct LxmlElement *)root)->_c_node;
-    struct LxmlDocument *doc = ((struct LxmlElement *)root)->_doc;
+    struct LxmlDocument *doc = document_of(root);
     Buffer out = {0};
     Level *stack = NULL;
     Py_ssize_t depth = 0, capacity = 0, size = 0;
@@ -736,12 +770,9 @@ static PyObject *first_text(PyObject *self, PyObject *args) {
     Py_ssize_t size;
     if (!PyArg_ParseTuple(args, "On:first_text", &root, &size))
         return NULL;
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
-        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "first_text() needs an lxml element");
+    xmlNode *top = element_node(root, "first_text");
+    if (top == NULL)
         return NULL;
-    }
-    xmlNode *top = ((struct LxmlElement *)root)->_c_node;
     Buffer out = {0};
     Py_ssize_t count = 0;
     /* itertext(): each element's text run, then its children's, then its tail run (not the top's tail); comments
@@ -800,22 +831,16 @@ static Py_ssize_t utf8_length(const xmlChar *text) {
 static Py_ssize_t subtree_text_length(xmlNode *top);
 
 static PyObject *text_length(PyObject *self, PyObject *root) {
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
-        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "text_length() needs an lxml element");
-        return NULL;
-    }
-    return PyLong_FromSsize_t(subtree_text_length(((struct LxmlElement *)root)->_c_node));
+    xmlNode *top = element_node(root, "text_length");
+    return top == NULL ? NULL : PyLong_FromSsize_t(subtree_text_length(top));
 }
 
 static PyObject *own_text(PyObject *self, PyObject *root) {
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
-        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "own_text() needs an lxml element");
+    xmlNode *el = element_node(root, "own_text");
+    if (el == NULL)
         return NULL;
-    }
     Buffer out = {0};
-    for (xmlNode *node = ((struct LxmlElement *)root)->_c_node->children; node != NULL; node = node->next)
+    for (xmlNode *node = el->children; node != NULL; node = node->next)
         if (text_node(node) && node->content != NULL &&
             buffer_add(&out, (const char *)node->content, strlen((const char *)node->content)) < 0) {
             PyMem_Free(out.data);
@@ -837,25 +862,12 @@ static Py_ssize_t run_length(const xmlNode *node) {
 }
 
 /* libxml2's text of an element (xmlNodeBufGetContent, what method="text" writes): its descendant text and
- * CDATA nodes, in any order for a count; comments and PIs hold none.  Down, along, back up. */
+ * CDATA nodes, in any order for a count; comments and PIs hold none. */
 static Py_ssize_t subtree_text_length(xmlNode *top) {
     Py_ssize_t length = 0;
-    xmlNode *node = top->children;
-    while (node != NULL) {
+    for (xmlNode *node = top->children; node != NULL; node = next_in(top, node, node->type == XML_ELEMENT_NODE))
         if (text_node(node))
             length += utf8_length(node->content);
-        if (node->type == XML_ELEMENT_NODE && node->children != NULL) {
-            node = node->children;
-            continue;
-        }
-        while (node != NULL && node->next == NULL) {
-            node = node->parent;
-            if (node == top)
-                node = NULL;
-        }
-        if (node != NULL)
-            node = node->next;
-    }
     return length;
 }
 
@@ -865,13 +877,10 @@ static PyObject *child_spans(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OnnO!O!:child_spans", &root, &start, &end, &PyDict_Type, &order, &PyList_Type,
                           &size))
         return NULL;
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
-        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "child_spans() needs an lxml element");
+    xmlNode *parent = element_node(root, "child_spans");
+    if (parent == NULL)
         return NULL;
-    }
-    xmlNode *parent = ((struct LxmlElement *)root)->_c_node;
-    struct LxmlDocument *doc = ((struct LxmlElement *)root)->_doc;
+    struct LxmlDocument *doc = document_of(root);
     PyObject *children = PyList_New(0), *result = NULL;
     if (children == NULL)
         return NULL;
@@ -959,59 +968,32 @@ static PyObject *number(PyObject *self, PyObject *args) {
     PyObject *root, *names;
     if (!PyArg_ParseTuple(args, "OO!:number", &root, &PyTuple_Type, &names))
         return NULL;
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
-        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "number() needs an lxml element");
+    const char *wanted_names[8];
+    Py_ssize_t wanted = attribute_names(names, wanted_names, 8, "number");
+    if (wanted < 0)
         return NULL;
-    }
-    Py_ssize_t wanted = PyTuple_GET_SIZE(names);
-    const char *attribute_names[8];
-    if (wanted > 8) {
-        PyErr_SetString(PyExc_ValueError, "number() takes at most 8 attribute names");
+    xmlNode *top = element_node(root, "number");
+    if (top == NULL)
         return NULL;
-    }
-    for (Py_ssize_t i = 0; i < wanted; i++) {
-        PyObject *name = PyTuple_GET_ITEM(names, i);
-        if (!PyUnicode_Check(name) || (attribute_names[i] = PyUnicode_AsUTF8(name)) == NULL) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "number() attribute names are strings");
-            return NULL;
-        }
-    }
-    xmlNode *top = ((struct LxmlElement *)root)->_c_node;
-    struct LxmlDocument *doc = ((struct LxmlElement *)root)->_doc;
+    struct LxmlDocument *doc = document_of(root);
     PyObject *order = PyDict_New(), *having = PyList_New(0), *positions = PyList_New(0), *result = NULL;
     if (order == NULL || having == NULL || positions == NULL)
         goto done;
     Py_ssize_t count = 0;
-    xmlNode *node = top;
-    while (node != NULL) {
+    for (xmlNode *node = top; node != NULL; node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
         if (node->type == XML_ELEMENT_NODE) {
             PyObject *el = (PyObject *)elementFactory(doc, node), *position = PyLong_FromSsize_t(count++);
             int failed = el == NULL || position == NULL || PyDict_SetItem(order, el, position) < 0;
             int has = 0;
             for (Py_ssize_t i = 0; i < wanted && !failed && !has; i++)
-                has = attribute(node, attribute_names[i]) != NULL;
+                has = attribute(node, wanted_names[i]) != NULL;
             if (has && !failed)
                 failed = PyList_Append(having, el) < 0 || PyList_Append(positions, position) < 0;
             Py_XDECREF(el);
             Py_XDECREF(position);
             if (failed)
                 goto done;
-            if (node->children != NULL) {
-                node = node->children;
-                continue;
-            }
         }
-        if (node == top)
-            break;
-        while (node != NULL && node->next == NULL) { /* up to the next sibling of an ancestor, within top */
-            node = node->parent;
-            if (node == top)
-                node = NULL;
-        }
-        if (node != NULL)
-            node = node->next;
     }
     result = PyTuple_Pack(3, order, having, positions);
 done:
@@ -1027,28 +1009,19 @@ static PyObject *with_attributes(PyObject *self, PyObject *args) {
     PyObject *root, *names;
     if (!PyArg_ParseTuple(args, "OO!:with_attributes", &root, &PyTuple_Type, &names))
         return NULL;
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
-        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "with_attributes() needs an lxml element");
-        return NULL;
-    }
     /* The names as C strings (a few: compared with strcmp, no Python object made per attribute). */
     const char *wanted[16];
-    Py_ssize_t count = PyTuple_GET_SIZE(names);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *name = PyTuple_GET_ITEM(names, i);
-        if (count > 16 || !PyUnicode_Check(name) || (wanted[i] = PyUnicode_AsUTF8(name)) == NULL) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "with_attributes() takes at most 16 attribute names (strings)");
-            return NULL;
-        }
-    }
-    xmlNode *top = ((struct LxmlElement *)root)->_c_node, *node = top;
-    struct LxmlDocument *doc = ((struct LxmlElement *)root)->_doc;
+    Py_ssize_t count = attribute_names(names, wanted, 16, "with_attributes");
+    if (count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "with_attributes");
+    if (top == NULL)
+        return NULL;
+    struct LxmlDocument *doc = document_of(root);
     PyObject *found = PyList_New(0);
     if (found == NULL)
         return NULL;
-    while (node != NULL) {
+    for (xmlNode *node = top; node != NULL; node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
         if (node->type == XML_ELEMENT_NODE) {
             PyObject *el = NULL;
             for (xmlAttr *attr = node->properties; attr != NULL; attr = attr->next) {
@@ -1067,20 +1040,7 @@ static PyObject *with_attributes(PyObject *self, PyObject *args) {
                 Py_DECREF(item);
             }
             Py_XDECREF(el);
-            if (node->children != NULL) {
-                node = node->children;
-                continue;
-            }
         }
-        if (node == top)
-            break;
-        while (node != NULL && node->next == NULL) {
-            node = node->parent;
-            if (node == top)
-                node = NULL;
-        }
-        if (node != NULL)
-            node = node->next;
     }
     return found;
 fail:
@@ -1186,12 +1146,9 @@ static PyObject *find_all(PyObject *self, PyObject *args) {
 
 /* The decision measure() and text_of() make before asking aria.hidden: True, False, or None (asked). */
 static PyObject *hidden_by_attributes(PyObject *self, PyObject *root) {
-    if (!PyObject_TypeCheck(root, (PyTypeObject *)ELEMENT_TYPE) || ((struct LxmlElement *)root)->_c_node == NULL ||
-        ((struct LxmlElement *)root)->_c_node->type != XML_ELEMENT_NODE) {
-        PyErr_SetString(PyExc_TypeError, "hidden_by_attributes() needs an lxml element");
+    xmlNode *node = element_node(root, "hidden_by_attributes");
+    if (node == NULL)
         return NULL;
-    }
-    xmlNode *node = ((struct LxmlElement *)root)->_c_node;
     int here = hidden_here(node, node->ns == NULL || node->ns->href == NULL);
     if (here < 0)
         return NULL;
