@@ -420,3 +420,48 @@ def test_with_attributes_finds_the_url_attributes_the_python_walk_finds():
         assert [order[f[0]] for f in found] == sorted(order[f[0]] for f in found)  # (document order)
     with pytest.raises(ValueError):
         ACCELERATOR.with_attributes(made, tuple(str(n) for n in range(17)))
+
+
+@needs_accelerator
+def test_landmarks_are_found_in_the_same_order_as_the_python_search(monkeypatch):
+    """aria.find_landmarks with elements_with (one walk in document order) and with the Python search (tag and
+    role candidates sorted by document position), before and after the repairs placed their landmarks."""
+    from yarl import URL
+
+    from proxy.modes import parse as parse_modes
+    from proxy.pipeline import Page, build_pipeline
+    from proxy.rules import load_rules_dir
+    from proxy.settings import Settings
+
+    def both(root) -> None:
+        found = aria.find_landmarks(root)
+        monkeypatch.setattr(aria, "ACCELERATOR", None)
+        reference = aria.find_landmarks(root)
+        monkeypatch.setattr(aria, "ACCELERATOR", ACCELERATOR)
+        assert len(found) == len(reference) and all(a is b and r == s for (a, r), (b, s) in zip(found, reference))
+
+    rng = random.Random(29)
+    pieces = ["<nav>导航</nav>", '<div role="navigation">菜单</div>', "<main>正文</main>", '<p role="main">主</p>',
+              "<header>头</header>", "<footer>尾</footer>", '<section aria-label="栏">区</section>', "<section>无名</section>",
+              "<aside>侧</aside>", '<form aria-label="检">表</form>', '<div role="search">搜</div>', '<span role="">空</span>',
+              '<div role="banner contentinfo">双</div>', "<div>普通</div>", '<table role="presentation"><tr><td>格</td></tr></table>']
+    for _ in range(200):
+        markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        nested = "".join(f"<div>{rng.choice(pieces)}{markup}</div>" for _ in range(2))
+        both(document.parse(f"<body>{markup}{nested}</body>").root)
+    made = document.parse("<body><nav>一</nav></body>")
+    etree.SubElement(made.body, "{http://www.w3.org/2000/svg}nav").set("role", "main")  # (tag not HTML's: its role)
+    both(made.root)
+    settings = Settings()
+    pipeline = build_pipeline(settings)
+    rules, _ = load_rules_dir(ROOT / "rules")
+    paths = sorted(FIXTURES.rglob("*.html")) + sorted((ROOT / "proxy" / "demo" / "site").rglob("*.html"))
+    paths += [CORPUS / name for name in CORPUS_PAGES]
+    for path in paths:
+        html = path.read_bytes().decode("utf-8", "replace")
+        both(document.parse(html).root)
+        url = URL("http://www.example.gov.cn/" + path.name)
+        page = Page(url=url, modes=parse_modes(""), settings=settings, prefix="", rules=rules.for_page(url.host, url.path))
+        both(document.parse(pipeline.render(html, page)).root)  # (with the landmarks the repairs placed)
+    with pytest.raises(ValueError):
+        ACCELERATOR.elements_with(made.root, tuple(str(n) for n in range(17)), ())

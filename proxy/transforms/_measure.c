@@ -35,6 +35,9 @@
  *   with_attributes(root, names) -> [(element, name, value), ...]
  *       links._url_attributes_in_python: every attribute of one of names (in no namespace) on root and every
  *       element under it, in document order (an element's in the order they are written).
+ *   elements_with(root, tags, names) -> [element, ...]
+ *       root and the elements under it whose tag is one of tags or that have an attribute of one of names (both
+ *       in no namespace), in document order: aria.find_landmarks' candidates, without sorting them.
  *   find_all(text, words, ignore_ascii_case) -> [[start, ...] per word]
  *       every start of each word in text, overlapping ones included (landmarks._finds for many words in one
  *       pass); ignore_ascii_case: A-Z match a-z (the words are given in lower case), nothing else changes.
@@ -72,18 +75,18 @@ static struct LxmlDocument *document_of(PyObject *element) {
     return ((struct LxmlElement *)element)->_doc;
 }
 
-/* A tuple of attribute names as C strings in out (at most `most`): how many, or -1 with an error set. */
-static Py_ssize_t attribute_names(PyObject *names, const char **out, Py_ssize_t most, const char *function) {
+/* A tuple of names (attributes, tags) as C strings in out (at most `most`): how many, or -1 with an error set. */
+static Py_ssize_t c_names(PyObject *names, const char **out, Py_ssize_t most, const char *function) {
     Py_ssize_t count = PyTuple_GET_SIZE(names);
     if (count > most) {
-        PyErr_Format(PyExc_ValueError, "%s() takes at most %zd attribute names", function, most);
+        PyErr_Format(PyExc_ValueError, "%s() takes at most %zd names", function, most);
         return -1;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *name = PyTuple_GET_ITEM(names, i);
         if (!PyUnicode_Check(name) || (out[i] = PyUnicode_AsUTF8(name)) == NULL) {
             if (!PyErr_Occurred())
-                PyErr_Format(PyExc_TypeError, "%s() attribute names are strings", function);
+                PyErr_Format(PyExc_TypeError, "%s() takes names as strings", function);
             return -1;
         }
     }
@@ -969,7 +972,7 @@ static PyObject *number(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OO!:number", &root, &PyTuple_Type, &names))
         return NULL;
     const char *wanted_names[8];
-    Py_ssize_t wanted = attribute_names(names, wanted_names, 8, "number");
+    Py_ssize_t wanted = c_names(names, wanted_names, 8, "number");
     if (wanted < 0)
         return NULL;
     xmlNode *top = element_node(root, "number");
@@ -1011,7 +1014,7 @@ static PyObject *with_attributes(PyObject *self, PyObject *args) {
         return NULL;
     /* The names as C strings (a few: compared with strcmp, no Python object made per attribute). */
     const char *wanted[16];
-    Py_ssize_t count = attribute_names(names, wanted, 16, "with_attributes");
+    Py_ssize_t count = c_names(names, wanted, 16, "with_attributes");
     if (count < 0)
         return NULL;
     xmlNode *top = element_node(root, "with_attributes");
@@ -1046,6 +1049,44 @@ static PyObject *with_attributes(PyObject *self, PyObject *args) {
 fail:
     Py_DECREF(found);
     return NULL;
+}
+
+/* --- elements_with ----------------------------------------------------------------------------------------- */
+
+static PyObject *elements_with(PyObject *self, PyObject *args) {
+    PyObject *root, *tags, *names;
+    if (!PyArg_ParseTuple(args, "OO!O!:elements_with", &root, &PyTuple_Type, &tags, &PyTuple_Type, &names))
+        return NULL;
+    const char *wanted_tags[16], *wanted_names[16];
+    Py_ssize_t tag_count = c_names(tags, wanted_tags, 16, "elements_with");
+    Py_ssize_t name_count = tag_count < 0 ? -1 : c_names(names, wanted_names, 16, "elements_with");
+    if (name_count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "elements_with");
+    if (top == NULL)
+        return NULL;
+    struct LxmlDocument *doc = document_of(root);
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    for (xmlNode *node = top; node != NULL; node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        int plain = node->ns == NULL || node->ns->href == NULL;
+        int wanted = plain && named(node->name, wanted_tags, (size_t)tag_count);
+        for (Py_ssize_t i = 0; i < name_count && !wanted; i++)
+            wanted = attribute(node, wanted_names[i]) != NULL;
+        if (!wanted)
+            continue;
+        PyObject *el = (PyObject *)elementFactory(doc, node);
+        if (el == NULL || PyList_Append(found, el) < 0) {
+            Py_XDECREF(el);
+            Py_DECREF(found);
+            return NULL;
+        }
+        Py_DECREF(el);
+    }
+    return found;
 }
 
 /* --- find_all ---------------------------------------------------------------------------------------- */
@@ -1194,6 +1235,7 @@ static PyMethodDef methods[] = {
     {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
     {"number", number, METH_VARARGS, "Every element numbered in document order; those with given attributes."},
     {"with_attributes", with_attributes, METH_VARARGS, "Every attribute of the given names, with its element."},
+    {"elements_with", elements_with, METH_VARARGS, "Elements of given tags or with given attributes, in order."},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"hidden_by_attributes", hidden_by_attributes, METH_O, "aria.hidden where told in C; None where asked."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},

@@ -172,6 +172,9 @@ _FEW_LANDMARKS = 200
 
 def find_landmarks(root) -> list[tuple]:
     """Every landmark under root (root included), in document order: [(element, role)]."""
+    if ACCELERATOR is not None:  # (one C walk, in document order: no sort)
+        ordered = ACCELERATOR.elements_with(root, _LANDMARK_TAGS, ("role",))
+        return [(el, role) for el in ordered if (role := landmark_of(el))]
     # Two single passes (a C-level tag filter, an attribute query) and a sort of the few candidates: an
     # XPath union of eight paths walks the tree eight times and took 60 ms on a 2 MB page.
     candidates = dict.fromkeys(root.iter(*_LANDMARK_TAGS))
