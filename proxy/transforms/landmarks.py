@@ -456,6 +456,8 @@ class Segmenter:
         self.positions: dict[str, list[int]] = {}
         self.unordered: list = []
         self.anchors: dict[str, list[int]] = {}
+        self.all_positions: list[int] = []  # (the same, all roles together: most questions are about any role)
+        self.all_anchors: list[int] = []
         # Per document-order position: does the element lie inside a landmark?  (Asking each element's
         # ancestors was depth times the page on deeply nested pages.)
         self.enclosed = bytearray(len(self.m.sequence))
@@ -479,9 +481,12 @@ class Segmenter:
         position = self.m.order.get(measured)
         if position is None:
             self.unordered.append(carrier)
-            insort(self.anchors.setdefault(role, []), self.anchor(measured))
+            anchor = self.anchor(measured)
+            insort(self.anchors.setdefault(role, []), anchor)
+            insort(self.all_anchors, anchor)
         else:
             insort(self.positions.setdefault(role, []), position)
+            insort(self.all_positions, position)
         self.enclose(carrier)
 
     def enclose(self, carrier) -> None:
@@ -526,14 +531,21 @@ class Segmenter:
             is_box = el.get("class") == "a11y-proxy-box"
             return is_box and self._holds_landmark(el, roles, self.carriers)
         end = self.m.end[el]
+        if roles is None:
+            positions, anchors = self.all_positions, self.all_anchors
+            index = bisect_right(positions, start)  # strictly after el: el's own role does not count
+            if index < len(positions) and positions[index] <= end:
+                return True
+            index = bisect_left(anchors, start)  # a box right inside el counts
+            return index < len(anchors) and anchors[index] <= end
         for role, positions in self.positions.items():
-            if roles is None or role in roles:
+            if role in roles:
                 index = bisect_right(positions, start)  # strictly after el: el's own role does not count
                 if index < len(positions) and positions[index] <= end:
                     return True
         for role, anchors in self.anchors.items():
-            if roles is None or role in roles:
-                index = bisect_left(anchors, start)  # a box right inside el counts
+            if role in roles:
+                index = bisect_left(anchors, start)
                 if index < len(anchors) and anchors[index] <= end:
                     return True
         return False
@@ -582,8 +594,8 @@ class Segmenter:
         if start is not None and not self.unordered:
             # The outermost landmarks inside el, in document order: each one's span hides those within it.
             end, sequence, ends = self.m.end[el], self.m.sequence, self.m.end
-            inside = sorted(p for positions in self.positions.values()
-                            for p in positions[bisect_right(positions, start):bisect_right(positions, end)])
+            positions = self.all_positions
+            inside = positions[bisect_right(positions, start):bisect_right(positions, end)]
             covered_to, last = -1, -1
             for position in inside:
                 if position > covered_to or position == last:  # (two landmarks on one element count twice)
@@ -746,8 +758,7 @@ class Segmenter:
     def landmarks_in(self, el) -> int:
         """How many landmarks' measured elements lie in el, el's own included (el measured)."""
         start, end = self.m.order[el], self.m.end[el]
-        return sum(bisect_right(found, end) - bisect_left(found, start)
-                   for index in (self.positions, self.anchors) for found in index.values())
+        return sum(bisect_right(found, end) - bisect_left(found, start) for found in (self.all_positions, self.all_anchors))
 
     def size_before(self, parent, child) -> int:
         """size() of what parent shows before its child (its measured children that come first)."""
