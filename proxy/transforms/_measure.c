@@ -130,6 +130,14 @@ static xmlAttr *attribute(xmlNode *node, const char *name) {
     return NULL;
 }
 
+/* Has the element an attribute (in no namespace) of one of the count names? */
+static int has_attribute_of(xmlNode *node, const char *const *names, Py_ssize_t count) {
+    for (Py_ssize_t i = 0; i < count; i++)
+        if (attribute(node, names[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 /* Could the element's own attributes hide it?  (aria._MAY_HIDE: @style, @hidden, @aria-hidden, <input>.) */
 static int may_hide(xmlNode *node, int plain) {
     if (plain && strcmp((const char *)node->name, "input") == 0)
@@ -987,10 +995,7 @@ static PyObject *number(PyObject *self, PyObject *args) {
         if (node->type == XML_ELEMENT_NODE) {
             PyObject *el = (PyObject *)elementFactory(doc, node), *position = PyLong_FromSsize_t(count++);
             int failed = el == NULL || position == NULL || PyDict_SetItem(order, el, position) < 0;
-            int has = 0;
-            for (Py_ssize_t i = 0; i < wanted && !failed && !has; i++)
-                has = attribute(node, wanted_names[i]) != NULL;
-            if (has && !failed)
+            if (!failed && has_attribute_of(node, wanted_names, wanted))
                 failed = PyList_Append(having, el) < 0 || PyList_Append(positions, position) < 0;
             Py_XDECREF(el);
             Py_XDECREF(position);
@@ -1073,10 +1078,8 @@ static PyObject *elements_with(PyObject *self, PyObject *args) {
         if (node->type != XML_ELEMENT_NODE)
             continue;
         int plain = node->ns == NULL || node->ns->href == NULL;
-        int wanted = plain && named(node->name, wanted_tags, (size_t)tag_count);
-        for (Py_ssize_t i = 0; i < name_count && !wanted; i++)
-            wanted = attribute(node, wanted_names[i]) != NULL;
-        if (!wanted)
+        if (!(plain && named(node->name, wanted_tags, (size_t)tag_count)) &&
+            !has_attribute_of(node, wanted_names, name_count))
             continue;
         PyObject *el = (PyObject *)elementFactory(doc, node);
         if (el == NULL || PyList_Append(found, el) < 0) {
