@@ -380,10 +380,12 @@ class _FirstInside:
         span = self.numbering.span(root)
         if span is None:
             return self.below(root)  # a box made after the numbering
-        index = self._first_passing(bisect_left(self.positions, span[0]), span[1])
-        if index < len(self.candidates) and self.positions[index] <= span[1]:
-            return self.candidates[index]
-        return None
+        return self._first_between(span[0], span[1])
+
+    def _first_between(self, first: int, last: int):
+        """The first candidate numbered first..last that passes, or None."""
+        index = self._first_passing(bisect_left(self.positions, first), last)
+        return self.candidates[index] if index < len(self.candidates) and self.positions[index] <= last else None
 
     def _first_passing(self, index: int, last: int) -> int:
         """The index of the first candidate from index on that passes, looking no further than the position
@@ -410,10 +412,7 @@ class _FirstInside:
         itself (its children's ranges, in order); for a box made later, the first in its children's."""
         span = self.numbering.span(el)
         if span is not None:
-            index = self._first_passing(bisect_left(self.positions, span[0] + 1), span[1])
-            if index < len(self.candidates) and self.positions[index] <= span[1]:
-                return self.candidates[index]
-            return None
+            return self._first_between(span[0] + 1, span[1])
         for child in el:
             if isinstance(child.tag, str):
                 found = self(child)
@@ -758,7 +757,8 @@ class Segmenter:
     def landmarks_in(self, el) -> int:
         """How many landmarks' measured elements lie in el, el's own included (el measured)."""
         start, end = self.m.order[el], self.m.end[el]
-        return sum(bisect_right(found, end) - bisect_left(found, start) for found in (self.all_positions, self.all_anchors))
+        return sum(bisect_right(found, end) - bisect_left(found, start)
+                   for found in (self.all_positions, self.all_anchors))
 
     def size_before(self, parent, child) -> int:
         """size() of what parent shows before its child (its measured children that come first)."""
