@@ -415,25 +415,22 @@ def measure_in_python(root) -> tuple:
     order: dict = {root: 0}
     sequence: list = [root]
     parents: list[int] = [-1]
-    text = root.text
     # Visible characters of each element's text and its children's tails (whitespace does not count).
-    own: list[int] = [chars(text) if text and text.strip(_ASCII_SPACE) else 0]
+    own: list[int] = [chars(root.text)]
     in_link: list[bool] = [False]
     links: list[int] = []  # the elements (by document order) that are a link, a medium, a frame: few
     media: list[int] = []
     frames: list[int] = []
     # Elements whose own attributes could hide them (one attribute-axis query: most have none to look at).
     may_hide = set(_MAY_HIDE(root))
-    space, get_order, not_rendered, counted = _ASCII_SPACE, order.get, _NOT_RENDERED, _COUNTED
+    get_order, not_rendered, counted = order.get, _NOT_RENDERED, _COUNTED
     nodes = root.iter()  # every node in document order, walked by libxml2 (hidden ones told apart below)
     next(nodes)
     for node in nodes:
         parent_index = get_order(node.getparent())
         if parent_index is None:  # inside a hidden subtree
             continue
-        tail = node.tail
-        if tail and tail.strip(space):  # (most tails are line breaks and indents: no need to count)
-            own[parent_index] += chars(tail)
+        own[parent_index] += chars(node.tail)
         tag = node.tag
         if tag.__class__ is not str:  # a comment or PI: only its tail is text
             continue
@@ -457,8 +454,7 @@ def measure_in_python(root) -> tuple:
                 media.append(index)
                 if tag == "iframe" or tag == "frame":
                     frames.append(index)
-        text = node.text
-        own.append(chars(text) if text and text.strip(space) else 0)
+        own.append(chars(node.text))
         in_link.append(linked)
     ends = list(range(len(sequence)))  # the last descendant of each: from the last element up
     for index in range(len(sequence) - 1, 0, -1):
