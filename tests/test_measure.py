@@ -465,3 +465,117 @@ def test_landmarks_are_found_in_the_same_order_as_the_python_search(monkeypatch)
         both(document.parse(pipeline.render(html, page)).root)  # (with the landmarks the repairs placed)
     with pytest.raises(ValueError):
         ACCELERATOR.elements_with(made.root, tuple(str(n) for n in range(17)), ())
+
+
+# --- the tree queries that stand in for XPath expressions ----------------------------------------------------
+
+_QUERY_PIECES = [
+    "<main>正文</main>", '<div role="main">主</div>', '<p role=" main">不是</p>', '<p role="MAIN">不是</p>',
+    '<a href="/t" onclick="x()">繁体版</a>', "<a href=#>繁 體</a>", "<a href=#>长<b>者</b>版</a>", "<a>无障碍</a>",
+    "<a href=/x>无障碍浏览工具条说明很长的一段文字</a>", "<a href=/h> 首页 </a>", "<a href=/h>网站<span>首</span>页</a>",
+    "<a href=/e></a>", "<a href=/e> \u00a0\u3000\u200b\n</a>", "<a href=/e>\u2003</a>", '<a href=/e><img src="i.png"></a>',
+    "<a>\u00a0</a>", '<area href="/m">', "<area>", '<img src="a.png">', '<img src="a.png" alt="">',
+    '<img src="a.png" alt=" \t">', '<img src="a.png" alt="\u3000">', '<img src="a.png" alt="图">',
+    '<span tabindex="1">一</span>', '<span tabindex="0">零</span>', '<span tabindex="-1">负</span>',
+    '<span tabindex=" 2e1 ">指</span>', '<span tabindex="+3">加</span>', '<a accesskey="s" href="/s">键</a>',
+    '<p lang="en">en</p>', '<p lang="zh_CN">zh</p>', '<p lang="">空</p>', '<p xml:lang="fr">fr</p>',
+    '<a class="a11y-proxy-skip" href="#m">跳</a>', '<a class="a11y-proxy-skip x" href="#m">跳</a>',
+    '<section id="a11y-proxy-toolbar">栏</section>', '<div id="a11y-proxy-toolbar">栏</div>',
+    "<!-- 首页 --><a href=/c><!-- 繁体 -->链接</a>",
+]
+
+
+def _query_page(rng: random.Random) -> str:
+    pieces = [rng.choice(_QUERY_PIECES) if rng.random() < 0.6 else _fragment(rng, 4) for _ in range(rng.randint(1, 10))]
+    nested = f"<div>{''.join(pieces[:3])}<ul><li>{''.join(pieces[3:])}</li></ul></div>"
+    return f"<!DOCTYPE html><html><head><title>t</title></head><body>{''.join(pieces)}{nested}</body></html>"
+
+
+def _query_trees() -> list:
+    rng = random.Random(41)
+    trees = [document.parse(_query_page(rng)).root for _ in range(300)]
+    made = document.parse("<body><p>段</p></body>").root
+    etree.SubElement(made.find("body"), "{http://www.w3.org/2000/svg}main").set("role", "main")  # (tag not HTML's)
+    etree.SubElement(made.find("body"), "{http://www.w3.org/2000/svg}a", href="/n")  # (not an <a>)
+    etree.SubElement(made.find("body"), "{http://www.w3.org/2000/svg}section", id="a11y-proxy-toolbar")
+    trees.append(made)
+    paths = sorted(FIXTURES.rglob("*.html")) + sorted((ROOT / "proxy" / "demo" / "site").rglob("*.html"))
+    paths += [CORPUS / name for name in CORPUS_PAGES]
+    trees += [document.parse(path.read_bytes().decode("utf-8", "replace")).root for path in paths]
+    return trees
+
+
+@needs_accelerator
+def test_the_c_queries_find_what_their_xpaths_find():
+    words = ("繁", "长者", "无障碍", "首")
+    contains = etree.XPath("descendant::a[" + " or ".join(f"contains(., '{w}')" for w in words) + "]"
+                           " | descendant::li[" + " or ".join(f"contains(., '{w}')" for w in words) + "]")
+    from proxy.transforms import names
+    for root in _query_trees():
+        body = root.find("body")
+        assert ACCELERATOR.containing(root, ("a", "li"), words) == contains(root)
+        assert ACCELERATOR.unnamed_links(body, names._LINK_SPACES) == names._TEXTLESS_LINKS(body)
+        for tags, name, value in ((("a",), "class", "a11y-proxy-skip"), (("section",), "id", "a11y-proxy-toolbar"),
+                                  ((), "role", "main"), (("p", "div"), "lang", "")):
+            path = " | ".join(f"//{tag}/@{name}[. = '{value}']" for tag in tags or ("*",))
+            assert ACCELERATOR.has_value(root, tags, name, value) == etree.XPath(f"boolean({path})")(root)
+    with pytest.raises(ValueError):
+        ACCELERATOR.containing(root, ("a",), tuple(str(n) for n in range(17)))
+    with pytest.raises(TypeError):
+        ACCELERATOR.unnamed_links(etree.Comment("c"), ())
+
+
+@needs_accelerator
+def test_the_queries_answer_the_same_with_and_without_the_accelerator(monkeypatch):
+    """Each transform's query, through its wrapper, in C and by its XPath (what runs without the accelerator)."""
+    from proxy.transforms import names, pagefixes, ruleactions, skiplink, toolbar
+
+    def queries(root) -> list:
+        body = root.find("body")
+        home = landmarks.Segmenter.home_links  # (through the landmark repairs' own use of it)
+        return [aria.main_landmarks(root), aria.main_landmarks(body), pagefixes.lang_attributed(root),
+                toolbar.focus_attributes(root), ruleactions.toggle_candidates(root), names.textless_links(body),
+                skiplink.has_positive_tabindex(root), skiplink.has_skip_link(root), toolbar.has_toolbar(root),
+                home and _home_candidates(body)]
+
+    modules = (aria, landmarks, names, pagefixes, ruleactions, skiplink, toolbar)
+    for root in _query_trees():
+        accelerated = queries(root)
+        for module in modules:
+            monkeypatch.setattr(module, "ACCELERATOR" if module is aria else "MEASURING", None)
+        reference = queries(root)
+        for module in modules:
+            monkeypatch.setattr(module, "ACCELERATOR" if module is aria else "MEASURING", ACCELERATOR)
+        assert accelerated == reference
+
+
+def _home_candidates(body) -> list:
+    """The links home_links reads: in C those holding 首, by XPath those holding 首 and 页 (the names it
+    accepts all hold both)."""
+    maybe = ACCELERATOR.containing(body, ("a",), ("首",)) if landmarks.MEASURING is not None else \
+        landmarks._MAYBE_HOME(body)
+    return [a for a in maybe if "".join("".join(a.itertext()).split()) in ("首页", "网站首页", "回到首页", "返回首页")]
+
+
+def test_unnamed_images_are_the_xpaths():
+    from proxy.transforms import names
+    xpath = etree.XPath("descendant::img[not(@alt) or (@alt != '' and normalize-space(@alt) = '')]")
+    for root in _query_trees():
+        assert names.unnamed_images(root.find("body")) == xpath(root.find("body"))
+
+
+def test_tabindex_numbers_are_read_as_xpath_reads_them():
+    """skiplink.xpath_number against libxml2's number() on generated strings: NaN where it is NaN, and the
+    same sign (libxml2 rounds long digit strings a little differently: only the sign is used)."""
+    import math
+
+    from proxy.transforms import skiplink
+    number = etree.XPath("number($value)")
+    rng = random.Random(5)
+    context = etree.fromstring("<r/>")
+    samples = ["1", " 2 ", "1e3", "1e", "1e+", "-0", ".5", "5.", "+1", "0x1", "1 2", "\u00a01", "", ".", "-.5e1"]
+    samples += ["".join(rng.choice("0123456789.eE+- \t\r\nx") for _ in range(rng.randint(0, 6))) for _ in range(20000)]
+    for value in samples:
+        ours, theirs = skiplink.xpath_number(value), number(context, value=value)
+        assert math.isnan(ours) == math.isnan(theirs), repr(value)
+        assert (ours > 0) == (theirs > 0) and (ours < 0) == (theirs < 0), repr(value)

@@ -38,6 +38,15 @@
  *   elements_with(root, tags, names) -> [element, ...]
  *       root and the elements under it whose tag is one of tags or that have an attribute of one of names (both
  *       in no namespace), in document order: aria.find_landmarks' candidates, without sorting them.
+ *   containing(root, tags, words) -> [element, ...]
+ *       the elements under root (root left out) of one of tags whose XPath string-value (its text nodes, joined)
+ *       holds one of words, in document order: "descendant::tag[contains(., w1) or contains(., w2)...]".
+ *   unnamed_links(root, spaces) -> [element, ...]
+ *       names._TEXTLESS_LINKS: under root, every a with an href whose string-value is only white space (XPath's
+ *       four characters and those of spaces), and every area with an href, in document order.
+ *   has_value(root, tags, name, value) -> bool
+ *       is there an element, root or under it, of one of tags (any tag when there are none) whose attribute name
+ *       (in no namespace) is exactly value: "boolean(//tag/@name[. = 'value'])" from root.
  *   find_all(text, words, ignore_ascii_case) -> [[start, ...] per word]
  *       every start of each word in text, overlapping ones included (landmarks._finds for many words in one
  *       pass); ignore_ascii_case: A-Z match a-z (the words are given in lower case), nothing else changes.
@@ -1092,6 +1101,169 @@ static PyObject *elements_with(PyObject *self, PyObject *args) {
     return found;
 }
 
+/* --- containing and unnamed_links ------------------------------------------------------------------------- */
+
+/* An element's string-value as XPath reads it (its descendant text nodes, in order) into out, NUL-ended. */
+static int string_value(Buffer *out, xmlNode *top) {
+    out->length = 0;
+    for (xmlNode *node = next_in(top, top, 1); node != NULL;
+         node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
+        if (text_node(node) && node->content != NULL &&
+            buffer_add(out, (const char *)node->content, strlen((const char *)node->content)) < 0)
+            return -1;
+    }
+    return buffer_add(out, "", 1);
+}
+
+/* An element named one of names in no namespace: what an XPath name test without a prefix matches. */
+static int xpath_named(const xmlNode *node, const char *const *names, size_t count) {
+    return node->type == XML_ELEMENT_NODE && node->ns == NULL && named(node->name, names, count);
+}
+
+static int append_proxy(PyObject *found, struct LxmlDocument *doc, xmlNode *node) {
+    PyObject *el = (PyObject *)elementFactory(doc, node);
+    int failed = el == NULL || PyList_Append(found, el) < 0;
+    Py_XDECREF(el);
+    return failed ? -1 : 0;
+}
+
+static PyObject *containing(PyObject *self, PyObject *args) {
+    PyObject *root, *tags, *words;
+    if (!PyArg_ParseTuple(args, "OO!O!:containing", &root, &PyTuple_Type, &tags, &PyTuple_Type, &words))
+        return NULL;
+    const char *wanted_tags[16], *wanted_words[16];
+    Py_ssize_t tag_count = c_names(tags, wanted_tags, 16, "containing");
+    Py_ssize_t word_count = tag_count < 0 ? -1 : c_names(words, wanted_words, 16, "containing");
+    if (word_count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "containing");
+    if (top == NULL)
+        return NULL;
+    struct LxmlDocument *doc = document_of(root);
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    Buffer text = {NULL, 0, 0};
+    for (xmlNode *node = next_in(top, top, 1); node != NULL;
+         node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
+        if (!xpath_named(node, wanted_tags, (size_t)tag_count))
+            continue;
+        if (string_value(&text, node) < 0)
+            goto fail;
+        for (Py_ssize_t w = 0; w < word_count; w++) {
+            if (strstr(text.data, wanted_words[w]) != NULL) {
+                if (append_proxy(found, doc, node) < 0)
+                    goto fail;
+                break;
+            }
+        }
+    }
+    PyMem_Free(text.data);
+    return found;
+fail:
+    PyMem_Free(text.data);
+    Py_DECREF(found);
+    return NULL;
+}
+
+/* Is the text (NUL-ended) only XPath's white space and the given spaces (UTF-8 sequences)? */
+static int only_spaces(const char *text, const char *const *spaces, Py_ssize_t count) {
+    while (*text) {
+        if (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n') {
+            text++;
+            continue;
+        }
+        Py_ssize_t s = 0;
+        for (; s < count; s++) {
+            size_t length = strlen(spaces[s]);
+            if (length > 0 && strncmp(text, spaces[s], length) == 0) {
+                text += length;
+                break;
+            }
+        }
+        if (s == count)
+            return 0;
+    }
+    return 1;
+}
+
+static PyObject *unnamed_links(PyObject *self, PyObject *args) {
+    PyObject *root, *spaces;
+    if (!PyArg_ParseTuple(args, "OO!:unnamed_links", &root, &PyTuple_Type, &spaces))
+        return NULL;
+    const char *space_chars[8];
+    Py_ssize_t space_count = c_names(spaces, space_chars, 8, "unnamed_links");
+    if (space_count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "unnamed_links");
+    if (top == NULL)
+        return NULL;
+    struct LxmlDocument *doc = document_of(root);
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    static const char *const LINK[] = {"a"}, *const AREA[] = {"area"};
+    Buffer text = {NULL, 0, 0};
+    for (xmlNode *node = next_in(top, top, 1); node != NULL;
+         node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
+        int link = xpath_named(node, LINK, 1);
+        if (!(link || xpath_named(node, AREA, 1)) || attribute(node, "href") == NULL)
+            continue;
+        if (link) {
+            if (string_value(&text, node) < 0)
+                goto fail;
+            if (!only_spaces(text.data, space_chars, space_count))
+                continue;
+        }
+        if (append_proxy(found, doc, node) < 0)
+            goto fail;
+    }
+    PyMem_Free(text.data);
+    return found;
+fail:
+    PyMem_Free(text.data);
+    Py_DECREF(found);
+    return NULL;
+}
+
+/* --- has_value --------------------------------------------------------------------------------------------- */
+
+/* Is the attribute's value (its text children joined, as XPath's string-value reads it) exactly value? */
+static int attribute_equals(const xmlAttr *attr, const char *value) {
+    size_t at = 0, length = strlen(value);
+    for (const xmlNode *piece = attr->children; piece != NULL; piece = piece->next) {
+        if (piece->type != XML_TEXT_NODE || piece->content == NULL)
+            continue;
+        size_t n = strlen((const char *)piece->content);
+        if (n > length - at || memcmp(piece->content, value + at, n) != 0)
+            return 0;
+        at += n;
+    }
+    return at == length;
+}
+
+static PyObject *has_value(PyObject *self, PyObject *args) {
+    PyObject *root, *tags;
+    const char *name, *value;
+    if (!PyArg_ParseTuple(args, "OO!ss:has_value", &root, &PyTuple_Type, &tags, &name, &value))
+        return NULL;
+    const char *wanted_tags[16];
+    Py_ssize_t tag_count = c_names(tags, wanted_tags, 16, "has_value");
+    if (tag_count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "has_value");
+    if (top == NULL)
+        return NULL;
+    for (xmlNode *node = top; node != NULL; node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
+        if (node->type != XML_ELEMENT_NODE || (tag_count > 0 && !xpath_named(node, wanted_tags, (size_t)tag_count)))
+            continue;
+        xmlAttr *attr = attribute(node, name);
+        if (attr != NULL && attribute_equals(attr, value))
+            Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
+}
+
 /* --- find_all ---------------------------------------------------------------------------------------- */
 
 #define MAX_WORDS 64
@@ -1239,6 +1411,9 @@ static PyMethodDef methods[] = {
     {"number", number, METH_VARARGS, "Every element numbered in document order; those with given attributes."},
     {"with_attributes", with_attributes, METH_VARARGS, "Every attribute of the given names, with its element."},
     {"elements_with", elements_with, METH_VARARGS, "Elements of given tags or with given attributes, in order."},
+    {"containing", containing, METH_VARARGS, "Elements of given tags whose text holds one of the words."},
+    {"unnamed_links", unnamed_links, METH_VARARGS, "Links with an address and no text; areas with an address."},
+    {"has_value", has_value, METH_VARARGS, "Is there an element of given tags with name=\"value\"?"},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"hidden_by_attributes", hidden_by_attributes, METH_O, "aria.hidden where told in C; None where asked."},
     {"tag_lists", tag_lists, METH_NOARGS, "(not rendered, media): the tag names compiled in, for the tests."},

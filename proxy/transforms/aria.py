@@ -166,7 +166,18 @@ _LANDMARK_TAGS = ("header", "footer", "nav", "main", "aside", "section", "form")
 _ROLES = etree.XPath("descendant-or-self::*/@role")
 
 
-MAIN_LANDMARK = etree.XPath("//main | //*/@role[.='main']/..")  # (attribute axis: no predicate on every element)
+_MAIN_LANDMARKS = etree.XPath("//main | //*/@role[.='main']/..")  # (attribute axis: no predicate on every element)
+
+
+def main_landmarks(root) -> list:
+    """Every <main> and role=main element of root's document, in document order.  One C walk where it was
+    built (about a quarter of the XPath's time, which libxml2 answers in two walks), else the XPath."""
+    if ACCELERATOR is not None:
+        root = root.getroottree().getroot()  # (the XPath's // starts at the document, whatever root is)
+        return [el for el in ACCELERATOR.elements_with(root, ("main",), ("role",))
+                if el.tag == "main" or el.get("role") == "main"]
+    return _MAIN_LANDMARKS(root)
+
 _FEW_LANDMARKS = 200
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_left, bisect_right, insort
-from itertools import count
+from itertools import compress, count
 
 from lxml import etree
 
@@ -697,8 +697,9 @@ class Segmenter:
         hits.sort(key=self.order)
         hit_positions = [self.order(hit) for hit in hits]
         blocks: dict = {}
+        climbed: dict = {}  # the footer lines of one footer climb the same way: each step once
         for hit in hits:
-            block = self.footer_block(hit, hit_positions)
+            block = self.footer_block(hit, hit_positions, climbed)
             if block is not None:
                 blocks.setdefault(block, 0)
                 blocks[block] += 1
@@ -725,12 +726,22 @@ class Segmenter:
         stat = self.m[el]
         return stat.text + 10 * stat.media
 
-    def footer_block(self, el, hits=()):
+    def footer_block(self, el, hits=(), climbed: dict | None = None):
         """The block a footer line belongs to: climb while the parent adds other footer lines, or little.
-        hits: the document-order positions of the footer lines (sorted), counted inside a block by bisection."""
+        hits: the document-order positions of the footer lines (sorted), counted inside a block by bisection.
+        climbed: where climbs from (block, footer lines counted) ended, shared by calls with the same hits
+        while the landmarks stay as they are (a climb depends on nothing else)."""
         block = el
         inside = self.count_inside(el, hits) or 1
+        if climbed is None:
+            climbed = {}
+        steps = []
         while True:
+            state = (block, inside)
+            if state in climbed:
+                block = climbed[state]
+                break
+            steps.append(state)
             parent = block.getparent()
             if parent is None or parent is self.body or self.is_landmark(parent) or not self.visible(parent):
                 break
@@ -748,6 +759,8 @@ class Segmenter:
             if self.holds_landmark(parent):
                 break
             block = parent
+        for state in steps:
+            climbed[state] = block
         return None if block is self.body else block
 
     def count_inside(self, el, positions: list[int]) -> int:
@@ -821,10 +834,10 @@ class Segmenter:
             measured = self.measured[carrier]
             if role in ("navigation", "search") and measured in m.order:
                 cover(measured)
-        for el, links in zip(m.sequence, m.links):
-            if links < 2 or el is self.body or self.is_landmark(el):
-                continue
-            if covered[m.order[el]] or self.holds_landmark(el):
+        sequence = m.sequence
+        for index in compress(count(), map((2).__le__, m.links)):  # the elements with two links or more
+            el = sequence[index]
+            if el is self.body or self.is_landmark(el) or covered[index] or self.holds_landmark(el):
                 continue
             kind = self.nav_kind(el)
             if kind is None:
@@ -879,7 +892,10 @@ class Segmenter:
     def home_links(self) -> list[int]:
         """Document-order positions of the links that say 首页 (a menu with one is the site's main menu)."""
         if self._home_links is None:
-            self._home_links = [self.m.order[a] for a in _MAYBE_HOME(self.body) if a in self.m.order and
+            # (In C where it was built: the links whose text holds 首; each name below has 页 as well.)
+            maybe = MEASURING.containing(self.body, ("a",), ("首",)) if MEASURING is not None else \
+                _MAYBE_HOME(self.body)
+            self._home_links = [self.m.order[a] for a in maybe if a in self.m.order and
                                 "".join("".join(a.itertext()).split()) in ("首页", "网站首页", "回到首页", "返回首页")]
         return self._home_links
 

@@ -26,29 +26,28 @@ _URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "data", "bac
 _URL_ATTRIBUTE_SET = frozenset(_URL_ATTRIBUTES)
 
 
-def _url_attributes(root):
-    """(element, attribute, value) for every URL attribute: in one C walk where the accelerator was built
-    (_measure.with_attributes), else _url_attributes_in_python.  (Each is rewritten on its own: their order
-    within an element does not matter.)"""
+def _url_attributes(root, names: tuple[str, ...] = _URL_ATTRIBUTES):
+    """(element, attribute, value) for every attribute of names (the URL attributes): in one C walk where the
+    accelerator was built (_measure.with_attributes), else _url_attributes_in_python.  (Each is rewritten on
+    its own: their order within an element does not matter.)"""
     if MEASURING is not None:
-        return MEASURING.with_attributes(root, _URL_ATTRIBUTES)
-    return _url_attributes_in_python(root)
+        return MEASURING.with_attributes(root, names)
+    return _url_attributes_in_python(root, frozenset(names))
 
 
-def _url_attributes_in_python(root):
+def _url_attributes_in_python(root, names: frozenset[str] = _URL_ATTRIBUTE_SET):
     """_url_attributes in one pass over the elements.  An XPath union of ten attribute paths walks the tree
     ten times: 200 ms on a 2 MB page, against 40 ms here."""
     found = []
-    isdisjoint = _URL_ATTRIBUTE_SET.isdisjoint
+    isdisjoint = names.isdisjoint
     for element in root.iter(etree.Element):
-        names = element.keys()  # (no attrib proxy: a quarter faster, most elements having no URL attribute)
-        if names and not isdisjoint(names):
-            for name in _URL_ATTRIBUTE_SET.intersection(names):
+        present = element.keys()  # (no attrib proxy: a quarter faster, most elements having no URL attribute)
+        if present and not isdisjoint(present):
+            for name in names.intersection(present):
                 found.append((element, name, element.get(name)))
     return found
 
 
-_STYLED = etree.XPath("/descendant::*/@style")  # (//@style would look for attributes on every node, text too)
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)""", re.I)
 
@@ -90,7 +89,11 @@ class KeepReaderOnProxy(Stateless):
     def apply(self, doc: Document, page: Page) -> None:
         links = links_for(page)
         hosts = upstream_names(links)
-        for element, attribute, value in _url_attributes(doc.root):
+        styles = []  # (style attributes, found in the same walk: their url(...) are rewritten below)
+        for element, attribute, value in _url_attributes(doc.root, _URL_ATTRIBUTES + ("style",)):
+            if attribute == "style":
+                styles.append((element, value))
+                continue
             # Relative URLs ("a.html", "#top", "javascript:") never change: skip them cheaply.
             if not value.startswith(("/", "h", "H", " ")) and attribute != "srcset":
                 continue
@@ -106,7 +109,7 @@ class KeepReaderOnProxy(Stateless):
             if new is not None and new != value:
                 element.set(attribute, new)
         self._meta_refresh(doc, page, links)
-        self._css_urls(doc, links)
+        self._css_urls(doc, styles, links)
         if page.source_charset not in ("utf-8", "utf-8-sig"):
             self._legacy_queries(doc, page.source_charset)
 
@@ -129,8 +132,9 @@ class KeepReaderOnProxy(Stateless):
                 meta.set("content", links.rewrite_refresh(meta.get("content"), page.url))
 
     @staticmethod
-    def _css_urls(doc: Document, links: UpstreamLinks) -> None:
-        """Absolute upstream url(...) in style attributes and <style> blocks (rare, but they break images)."""
+    def _css_urls(doc: Document, styles: list[tuple], links: UpstreamLinks) -> None:
+        """Absolute upstream url(...) in style attributes (styles: (element, value)) and <style> blocks (rare,
+        but they break images)."""
         hosts = tuple(links.hosts)
 
         def fix(text: str) -> str:
@@ -142,10 +146,10 @@ class KeepReaderOnProxy(Stateless):
             return _CSS_URL.sub(lambda m: m.group(0).replace(
                 m.group(2), links.rewrite(m.group(2), navigational=False) or m.group(2)), text)
 
-        for value in _STYLED(doc.root):
+        for element, value in styles:
             fixed = fix(value)
             if fixed != value:
-                value.getparent().set("style", fixed)
+                element.set("style", fixed)
         for style in doc.root.iter("style"):
             if style.text:
                 style.text = fix(style.text)

@@ -11,8 +11,9 @@ from lxml import etree
 
 from ..document import Document
 from ..pipeline import Page
-from .aria import (HEADINGS, MAIN_LANDMARK, RepairTransform, Repairs, drop, hidden, heuristic, iter_elements, squash,
-                   tag_of, text_of)
+from .aria import ACCELERATOR as MEASURING
+from .aria import (HEADINGS, RepairTransform, Repairs, drop, hidden, heuristic, iter_elements, main_landmarks,
+                   squash, tag_of, text_of)
 
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 XML_LANG = "xml:lang"  # how lxml's HTML parser names the attribute
@@ -26,6 +27,19 @@ def valid_lang(value: str | None) -> bool:
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _ASCII_LETTERS = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
 _LANG_ATTRIBUTES = etree.XPath("//body//*/@lang/..")  # //body//*[@lang], through the (faster) attribute axis
+
+
+def lang_attributed(root) -> list:
+    """_LANG_ATTRIBUTES: the elements inside <body> with a lang attribute, in document order.  In one C walk
+    where it was built and the page has one body (as the parser makes it), a third of the XPath's time."""
+    if MEASURING is not None:
+        bodies = root.iter("body")
+        body = next(bodies, None)
+        if body is None:
+            return []
+        if next(bodies, None) is None:
+            return [el for el, _, _ in MEASURING.with_attributes(body, ("lang",)) if el is not body]
+    return _LANG_ATTRIBUTES(root)
 _NO_TEXT = frozenset({"script", "style", "noscript", "template", "textarea"})
 
 
@@ -119,7 +133,7 @@ class PageBasics(RepairTransform):
         if xml_lang is not None and xml_lang.strip().lower().split("-")[0] != lang.lower().split("-")[0]:
             root.set(XML_LANG, lang)
             log.mark(root, f"xml:lang={lang} (matches lang)", heuristic("page_language"))
-        for el in _LANG_ATTRIBUTES(root):
+        for el in lang_attributed(root):
             if not valid_lang(el.get("lang")):
                 value = el.get("lang")
                 if "_" in value and valid_lang(value.replace("_", "-")):
@@ -245,7 +259,7 @@ class PageTitle(RepairTransform):
 def main_heading(doc: Document) -> str:
     """The text of the page's main heading: the first h1 (in main first), then any first heading, then
     main's first line of text."""
-    main = MAIN_LANDMARK(doc.root)
+    main = main_landmarks(doc.root)
     body = doc.root.find("body")
     scopes = ([main[0]] if main else []) + ([body] if body is not None else [])
     for scope in scopes:

@@ -11,6 +11,7 @@ no rule matched, by their text.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from lxml import etree
@@ -18,6 +19,7 @@ from lxml import etree
 from ..document import Document
 from ..pipeline import Page
 from ..rules import Rule
+from .aria import ACCELERATOR as MEASURING
 from .aria import (HEADINGS, LANDMARK_ROLES, SINGLE_ROLES, TOP_LEVEL_ROLES, RepairTransform, Repairs, TextAppends,
                    describe, drop, explicit_role, find_landmarks, heuristic, is_data_table, iter_elements, landmark_of,
                    place_landmark, role_allowed, squash, tag_of, text_of)
@@ -82,7 +84,7 @@ class ApplyRules(RepairTransform):
 
     @staticmethod
     def toolbar_links(doc: Document, page: Page, log: Repairs) -> None:
-        for link in _TOGGLE_CANDIDATES(doc.root):
+        for link in toggle_candidates(doc.root):
             href = (link.get("href") or "").strip()
             if href.startswith(("/-/toggle/", "/-/set/", TOOLBAR_ANCHOR)):
                 continue  # a rule did it already
@@ -103,6 +105,19 @@ _TOGGLE_CANDIDATES = etree.XPath(
     "/descendant::a[translate(., '繁长关适老敬无正', '') != .][string-length(normalize-space(.)) <= 8]"
     "[contains(., '繁') or contains(., '长者') or contains(., '关怀') or contains(., '适老') or contains(., '老年')"
     " or contains(., '敬老') or contains(., '无障碍') or contains(., '正体') or contains(., '正體')]")
+_TOGGLE_WORDS = ("繁", "长者", "关怀", "适老", "老年", "敬老", "无障碍", "正体", "正體")
+_XPATH_SPACE = re.compile("[ \t\r\n]+")  # (normalize-space()'s white space: not Unicode's)
+
+
+def toggle_candidates(root) -> list:
+    """_TOGGLE_CANDIDATES: in one C walk where it was built (a sixth of the XPath's time), which finds the
+    links whose text holds one of the words; string-length(normalize-space(.)) <= 8 is then told of those."""
+    if MEASURING is None:
+        return _TOGGLE_CANDIDATES(root)
+    return [link for link in MEASURING.containing(root, ("a",), _TOGGLE_WORDS)
+            if len(_XPATH_SPACE.sub(" ", "".join(link.itertext())).strip(" \t\r\n")) <= 8]
+
+
 _TOGGLE_TEXTS = {
     **dict.fromkeys(("繁体", "繁體", "繁体版", "繁體版", "繁体中文", "繁體中文", "中文繁体", "中文繁體", "转繁体",
                      "转繁体版", "轉繁體", "繁", "正体", "正體"), "trad"),
