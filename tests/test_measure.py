@@ -470,6 +470,8 @@ def test_landmarks_are_found_in_the_same_order_as_the_python_search(monkeypatch)
 # --- the tree queries that stand in for XPath expressions ----------------------------------------------------
 
 _QUERY_PIECES = [
+    '<div id="float1" class="piao" style="position:fixed">浮</div>', '<p translate="no">不译</p>',
+    '<p translate=" NO ">不译</p>', '<p data-a11y-skip-trad="">跳过</p>', '<p lang="en-US" style="color:red">e</p>',
     "<main>正文</main>", '<div role="main">主</div>', '<p role=" main">不是</p>', '<p role="MAIN">不是</p>',
     '<a href="/t" onclick="x()">繁体版</a>', "<a href=#>繁 體</a>", "<a href=#>长<b>者</b>版</a>", "<a>无障碍</a>",
     "<a href=/x>无障碍浏览工具条说明很长的一段文字</a>", "<a href=/h> 首页 </a>", "<a href=/h>网站<span>首</span>页</a>",
@@ -488,7 +490,8 @@ _QUERY_PIECES = [
 def _query_page(rng: random.Random) -> str:
     pieces = [rng.choice(_QUERY_PIECES) if rng.random() < 0.6 else _fragment(rng, 4) for _ in range(rng.randint(1, 10))]
     nested = f"<div>{''.join(pieces[:3])}<ul><li>{''.join(pieces[3:])}</li></ul></div>"
-    return f"<!DOCTYPE html><html><head><title>t</title></head><body>{''.join(pieces)}{nested}</body></html>"
+    body = ' class="正文" id="b" lang="zh" style="margin:0"' if rng.random() < 0.3 else ""  # (the root's own)
+    return f"<!DOCTYPE html><html><head><title>t</title></head><body{body}>{''.join(pieces)}{nested}</body></html>"
 
 
 def _query_trees() -> list:
@@ -519,6 +522,9 @@ def test_the_c_queries_find_what_their_xpaths_find():
                                   ((), "role", "main"), (("p", "div"), "lang", "")):
             path = " | ".join(f"//{tag}/@{name}[. = '{value}']" for tag in tags or ("*",))
             assert ACCELERATOR.has_value(root, tags, name, value) == etree.XPath(f"boolean({path})")(root)
+        names_ = ("id", "class", "lang")
+        assert ACCELERATOR.attribute_values(body, names_) == tuple(
+            etree.XPath(f"descendant::*/@{name}", smart_strings=False)(body) for name in names_)
     with pytest.raises(ValueError):
         ACCELERATOR.containing(root, ("a",), tuple(str(n) for n in range(17)))
     with pytest.raises(TypeError):
@@ -528,17 +534,17 @@ def test_the_c_queries_find_what_their_xpaths_find():
 @needs_accelerator
 def test_the_queries_answer_the_same_with_and_without_the_accelerator(monkeypatch):
     """Each transform's query, through its wrapper, in C and by its XPath (what runs without the accelerator)."""
-    from proxy.transforms import names, pagefixes, ruleactions, skiplink, toolbar
+    from proxy.transforms import elder, names, pagefixes, ruleactions, skiplink, toolbar, trad
 
     def queries(root) -> list:
         body = root.find("body")
-        home = landmarks.Segmenter.home_links  # (through the landmark repairs' own use of it)
+        marks = trad.Marks(root)
         return [aria.main_landmarks(root), aria.main_landmarks(body), pagefixes.lang_attributed(root),
                 toolbar.focus_attributes(root), ruleactions.toggle_candidates(root), names.textless_links(body),
                 skiplink.has_positive_tabindex(root), skiplink.has_skip_link(root), toolbar.has_toolbar(root),
-                home and _home_candidates(body)]
+                _home_candidates(body), elder.style_attributes(body), marks.lang, marks.translate, marks.skip]
 
-    modules = (aria, landmarks, names, pagefixes, ruleactions, skiplink, toolbar)
+    modules = (aria, elder, landmarks, names, pagefixes, ruleactions, skiplink, toolbar, trad)
     for root in _query_trees():
         accelerated = queries(root)
         for module in modules:

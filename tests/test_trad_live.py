@@ -304,7 +304,7 @@ _NOT_TEXT = trad.SKIP_TAGS | set(RAW_TEXT_TAGS) | {"noscript", "iframe"}
 def _readable(root):
     """(where, text) for every text node a reader sees and every readable attribute value, outside the
     parts the server leaves alone (<title> is included: it is what document.title reads)."""
-    skipped = trad.skipped_elements(root, set(), root.xpath("//*/@lang"))
+    skipped = trad.skipped_elements(root, set(), trad.Marks(root))
 
     def hidden(element) -> bool:
         return any(e in skipped or e.tag in _NOT_TEXT for e in (element, *element.iterancestors()))

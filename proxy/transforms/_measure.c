@@ -35,6 +35,9 @@
  *   with_attributes(root, names) -> [(element, name, value), ...]
  *       links._url_attributes_in_python: every attribute of one of names (in no namespace) on root and every
  *       element under it, in document order (an element's in the order they are written).
+ *   attribute_values(root, names) -> ([value, ...] per name)
+ *       for each of names, the values of that attribute (in no namespace) on the elements under root (root left
+ *       out), in document order, as plain strings: what the XPath of descendants' @name finds, per name.
  *   elements_with(root, tags, names) -> [element, ...]
  *       root and the elements under it whose tag is one of tags or that have an attribute of one of names (both
  *       in no namespace), in document order: aria.find_landmarks' candidates, without sorting them.
@@ -1065,6 +1068,51 @@ fail:
     return NULL;
 }
 
+/* --- attribute_values ----------------------------------------------------------------------------------- */
+
+static PyObject *attribute_values(PyObject *self, PyObject *args) {
+    PyObject *root, *names;
+    if (!PyArg_ParseTuple(args, "OO!:attribute_values", &root, &PyTuple_Type, &names))
+        return NULL;
+    const char *wanted[16];
+    Py_ssize_t count = c_names(names, wanted, 16, "attribute_values");
+    if (count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "attribute_values");
+    if (top == NULL)
+        return NULL;
+    PyObject *found = PyTuple_New(count);
+    if (found == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *values = PyList_New(0);
+        if (values == NULL)
+            goto fail;
+        PyTuple_SET_ITEM(found, i, values);
+    }
+    /* No element objects: only the values (the walk's cost is then the strings alone). */
+    for (xmlNode *node = next_in(top, top, 1); node != NULL;
+         node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            xmlAttr *attr = attribute(node, wanted[i]);
+            if (attr == NULL)
+                continue;
+            PyObject *value = attribute_value(attr);
+            if (value == NULL || PyList_Append(PyTuple_GET_ITEM(found, i), value) < 0) {
+                Py_XDECREF(value);
+                goto fail;
+            }
+            Py_DECREF(value);
+        }
+    }
+    return found;
+fail:
+    Py_DECREF(found);
+    return NULL;
+}
+
 /* --- elements_with ----------------------------------------------------------------------------------------- */
 
 static PyObject *elements_with(PyObject *self, PyObject *args) {
@@ -1410,6 +1458,7 @@ static PyMethodDef methods[] = {
     {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
     {"number", number, METH_VARARGS, "Every element numbered in document order; those with given attributes."},
     {"with_attributes", with_attributes, METH_VARARGS, "Every attribute of the given names, with its element."},
+    {"attribute_values", attribute_values, METH_VARARGS, "The values of each of the given attributes, per name."},
     {"elements_with", elements_with, METH_VARARGS, "Elements of given tags or with given attributes, in order."},
     {"containing", containing, METH_VARARGS, "Elements of given tags whose text holds one of the words."},
     {"unnamed_links", unnamed_links, METH_VARARGS, "Links with an address and no text; areas with an address."},

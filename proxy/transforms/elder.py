@@ -16,6 +16,7 @@ from ..css import FONT_SIZE_ATTRIBUTE_PX, Scale, StyleAttributes, rewrite_styles
 from ..document import Document
 from ..modes import Modes
 from ..pipeline import Page, proxy_asset_url, Stateless
+from .aria import ACCELERATOR as MEASURING
 from .aria import TextAppends, drop
 from .links import links_for
 from .skiplink import STYLE as SKIP_LINK_STYLE
@@ -97,8 +98,7 @@ class ElderMode(Stateless):
                 style.text = (_scaled_own_stylesheet(text, scale) if text in _OWN_STYLESHEETS
                               else elder_stylesheet(text, page))
         attributes = StyleAttributes(scale)  # each distinct value rewritten once
-        for value in _STYLE_VALUES(doc.root):
-            element = value.getparent()
+        for element, value in style_attributes(doc.root):
             new = attributes.rewrite(value, element.tag)
             if new != value:
                 element.set("style", new)
@@ -152,11 +152,24 @@ class ElderMode(Stateless):
         appends.flush()
 
 
+def style_attributes(root) -> list[tuple]:
+    """(element, value) of every style attribute in root's document, in document order: in one C walk where
+    it was built (a quarter of the XPath's time), else _STYLE_VALUES."""
+    if MEASURING is not None:
+        return [(element, value) for element, _, value in
+                MEASURING.with_attributes(root.getroottree().getroot(), ("style",))]
+    return [(value.getparent(), value) for value in _STYLE_VALUES(root)]
+
+
 def _floating(body: etree._Element) -> list:
     """Floating windows, pop-ups and ads in body, in document order, found by their id or class.  Only a page
     whose ids or classes name one (each value is tested on its own: the pattern never spans a space) has its
     id'd and classed elements read."""
-    if not _FLOATING_INSIDE.search("\n" + "\n".join(_IDS(body) + _CLASSES(body)) + "\n"):
+    if MEASURING is not None:  # (the values alone, in one C walk: a third of the two XPaths' time)
+        ids, classes = MEASURING.attribute_values(body, ("id", "class"))
+    else:
+        ids, classes = _IDS(body), _CLASSES(body)
+    if not _FLOATING_INSIDE.search("\n" + "\n".join(ids + classes) + "\n"):
         return []
     found = []
     for element in _WITH_ID_OR_CLASS(body):
