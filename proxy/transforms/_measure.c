@@ -11,7 +11,8 @@
  *       document order (the root first); order and end, dictionaries element -> position, and -> position of
  *       its last measured descendant; the rest, lists by position.  hidden(element) is called for the elements whose own
  *       attributes could hide them (style, hidden, aria-hidden; every <input>) whose attributes are not
- *       told apart here (a style with non-ASCII characters): hidden_here holds aria.hidden's rules.
+ *       told apart here (a style with characters beside ASCII that Python's \s or re.I match: plain_style):
+ *       hidden_here holds aria.hidden's rules.
  *   text_of(element, limit, hidden) -> str
  *       aria.text_of_in_python's pieces (rendered text, img alts), joined but not yet squashed: the same walk, stopping
  *       at the same piece (once more than twice the limit in visible characters is read).
@@ -317,7 +318,34 @@ static int says_word(xmlAttr *attr, const char *word) {
 }
 
 static int ascii_space(unsigned char c) {
-    return Py_UNICODE_ISSPACE(c); /* (Python's \s over ASCII: \t-\r, \x1c-\x1f and the space) */
+    /* (Python's \s over ASCII: \t-\r, \x1c-\x1f and the space; never a byte of a longer UTF-8 sequence) */
+    return c < 0x80 && Py_UNICODE_ISSPACE(c);
+}
+
+/* Can _DISPLAY_NONE be told on this style's bytes: are its non-ASCII characters (UTF-8: libxml2 holds it
+ * valid) neither white space to Python's \s nor matched by an ASCII letter under re.I (U+0130, U+0131,
+ * U+017F, U+212A: tests/test_measure.py checks the list against re)?  Such characters then match nothing
+ * in the pattern, as their bytes match nothing in ascii_display_none.  (Styles naming a font 宋体 are on
+ * most portal pages.) */
+static int plain_style(const unsigned char *s) {
+    while (*s) {
+        if (*s < 0x80) {
+            s++;
+            continue;
+        }
+        Py_UCS4 c;
+        int length = *s >= 0xF0 ? 4 : *s >= 0xE0 ? 3 : 2;
+        c = *s & (length == 4 ? 0x07 : length == 3 ? 0x0F : 0x1F);
+        for (int i = 1; i < length; i++) {
+            if ((s[i] & 0xC0) != 0x80)
+                return 0; /* (not UTF-8 after all: let Python read it) */
+            c = (c << 6) | (s[i] & 0x3F);
+        }
+        if (Py_UNICODE_ISSPACE(c) || c == 0x130 || c == 0x131 || c == 0x17F || c == 0x212A)
+            return 0;
+        s += length;
+    }
+    return 1;
 }
 
 static int ascii_word_at(const unsigned char *s, size_t n, size_t at, const char *word) {
@@ -377,8 +405,8 @@ static int ascii_display_none(const unsigned char *s, size_t n) {
     return 0;
 }
 
-/* aria.hidden(el) where it can be told here: 1 hidden, 0 not, 2 ask aria.hidden (a style with non-ASCII
- * characters: re.I and Python's \s know more than ASCII there), -1 an error. */
+/* aria.hidden(el) where it can be told here: 1 hidden, 0 not, 2 ask aria.hidden (a style with characters
+ * beside ASCII that re.I or Python's \s match: see plain_style), -1 an error. */
 static int hidden_here(xmlNode *node, int plain) {
     if (attribute(node, "hidden") != NULL)
         return 1;
@@ -391,9 +419,8 @@ static int hidden_here(xmlNode *node, int plain) {
         for (xmlNode *piece = attr->children; piece; piece = piece->next) {
             if (piece->type != XML_TEXT_NODE || piece->content == NULL)
                 return 2;
-            for (const unsigned char *c = piece->content; *c; c++)
-                if (*c >= 0x80)
-                    return 2;
+            if (!plain_style(piece->content))
+                return 2;
         }
         if (attr->children != NULL && attr->children->next != NULL)
             return 2; /* (a value in several pieces: never made by the parser) */
