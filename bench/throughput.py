@@ -614,10 +614,9 @@ class NaiveConverter(SpawnedServer):
 class Proxy(ChildProcess):
     """`python -m proxy serve --workers N` in front of the upstream."""
 
-    def __init__(self, tmp: Path, workers: int, upstream_port: int, rules: Path | None, source: Path = ROOT,
-                 cpu_affinity: bool = False) -> None:
+    def __init__(self, tmp: Path, workers: int, upstream_port: int, rules: Path | None, source: Path = ROOT) -> None:
         super().__init__()
-        self.name = f"proxy --workers {workers}" + (" --cpu-affinity" if cpu_affinity else "")
+        self.name = f"proxy --workers {workers}"
         self.workers = workers
         self.source = source  # the folder holding the `proxy` package: the repository, or an exported commit
         self.upstream_port = upstream_port
@@ -625,7 +624,7 @@ class Proxy(ChildProcess):
         self.tmp = tmp
         self.config = tmp / "proxy.yaml"
         self.config.write_text("# bench/throughput.py: one log line per request would be measured too\n"
-                               "access_log: false\n" + ("cpu_affinity: true\n" if cpu_affinity else ""))
+                               "access_log: false\n")
 
     def start(self) -> "Proxy":
         self.port = free_port()
@@ -1097,7 +1096,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     (2, [RowSpec("passthrough", "2 pass-through, binary", "w2", BINARY_PATH),
                          RowSpec("hot_full", "4 hot full", "w2", full),
                          RowSpec("cold_full", "5 cold full", "w2", full, cold=True)])):
-                with Proxy(tmp, workers, upstream.port, rules, source, args.cpu_affinity) as proxy:
+                with Proxy(tmp, workers, upstream.port, rules, source) as proxy:
                     proxy.start()
                     sanity_check_binary(proxy.port, proxy.name, site)
                     sizes = sanity_check_pages(proxy, site)
@@ -1297,8 +1296,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-rules", action="store_true", help="run the proxies without the repository's rules/")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive converter row (the issue's "
                         "point of comparison: aiohttp + lxml + OpenCC s2t per text node)")
-    parser.add_argument("--cpu-affinity", action="store_true", help="run the proxies with cpu_affinity: each "
-                        "worker bound to a core of its own (serve --cpu-affinity)")
     parser.add_argument("--skip-breakdown", action="store_true", help="skip the in-process render breakdown")
     parser.add_argument("--paired", type=int, default=3, metavar="N",
                         help="after the --workers 1 rows, measure nginx and the pass-through back to back N times, "

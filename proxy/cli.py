@@ -48,8 +48,6 @@ def _flag_overrides(args: argparse.Namespace) -> dict:
         overrides["rules_dir"] = Path(args.rules).resolve()
     if getattr(args, "workers", None) is not None:
         overrides["workers"] = args.workers
-    if getattr(args, "cpu_affinity", None) is not None:
-        overrides["cpu_affinity"] = args.cpu_affinity
     if getattr(args, "public_hosts", None):
         overrides["public_hosts"] = parse_public_hosts(args.public_hosts)
     if getattr(args, "log_format", None):
@@ -405,9 +403,6 @@ def build_parser() -> argparse.ArgumentParser:
                                         "[$A11Y_PROXY_CONFIG]")
     serve.add_argument("--workers", type=int, default=None,
                        help="worker processes sharing the port (default: one per core) [$A11Y_PROXY_WORKERS]")
-    serve.add_argument("--cpu-affinity", action=argparse.BooleanOptionalAction, default=None,
-                       help="bind each worker to a core of its own (default: off; for a machine or cpuset the "
-                            "proxy has to itself) [$A11Y_PROXY_CPU_AFFINITY]")
     serve.add_argument("--public-hosts", help="host names readers use, e.g. 'a11y.example.gov.cn, "
                                               "big5.example.gov.cn=trad' [$A11Y_PROXY_PUBLIC_HOSTS]")
     serve.set_defaults(func=cmd_serve)

@@ -67,35 +67,10 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def bind_to_cpu(index: int) -> int | None:
-    """cpu_affinity: bind this process, and the threads it starts from now on, to one of the cores it may use,
-    worker i to the i-th (round again past the last).  Returns the core, or None where it cannot be bound.
-
-    Why: a worker's event loop hands each page to a pipeline thread and takes the result back.  Unbound, the
-    two threads run on different cores, each handoff wakes an idle core (0.1-0.4 ms a page in the VM this was
-    measured on) and the page's data moves between their caches; the GIL lets only one of them run Python at a
-    time anyway.  Off by default: where the cores are shared with other containers (CPU limits without a
-    cpuset), binding every replica's worker 0 to core 0 would crowd that core."""
-    try:
-        allowed = sorted(os.sched_getaffinity(0))
-        cpu = allowed[index % len(allowed)]
-        os.sched_setaffinity(0, {cpu})
-    except (AttributeError, OSError) as exc:  # (not Linux, or refused by the container's seccomp policy)
-        log.warning("worker %d: cpu_affinity is on but the process cannot be bound to a core (%s); it runs "
-                    "unbound", os.getpid(), exc)
-        return None
-    log.info("worker %d: bound to core %d of %d (cpu_affinity)", os.getpid(), cpu, len(allowed))
-    return cpu
-
-
-def run_worker(settings, sock: socket.socket | None = None, parent: int | None = None, index: int = 0) -> None:
+def run_worker(settings, sock: socket.socket | None = None, parent: int | None = None) -> None:
     """One proxy process: serve until SIGTERM/SIGINT, then drain in-flight requests and return.  With `sock`,
-    on that listening socket (a supervisor's); else it binds the configured address itself.  index: the
-    worker's number (its core, with cpu_affinity)."""
+    on that listening socket (a supervisor's); else it binds the configured address itself."""
     from .app import create_app
-
-    if settings.cpu_affinity:
-        bind_to_cpu(index)  # (first: the threads the application starts inherit the binding)
 
     app = create_app(settings)
     tune_gc()
@@ -123,13 +98,13 @@ async def _watch_parent(app: web.Application, parent: int) -> None:
     app[PARENT_WATCH] = asyncio.create_task(watch())
 
 
-def _worker_main(settings, sock: socket.socket, parent: int, index: int) -> None:
+def _worker_main(settings, sock: socket.socket, parent: int) -> None:
     # Forked with SIGTERM/SIGINT blocked and the supervisor's handlers: a signal now must stop this worker
     # (nothing is in flight yet), not run a copy of the supervisor's handler and leave the worker serving.
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-    run_worker(settings, sock=sock, parent=parent, index=index)
+    run_worker(settings, sock=sock, parent=parent)
 
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -215,8 +190,8 @@ class Supervisor:
                 sock.close()
 
     def _start_one(self, index: int) -> None:
-        process = self.context.Process(target=_worker_main,
-                                       args=(self.settings, self.sockets[index], os.getpid(), index), daemon=False)
+        process = self.context.Process(target=_worker_main, args=(self.settings, self.sockets[index], os.getpid()),
+                                       daemon=False)
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         try:
             process.start()

@@ -90,7 +90,6 @@ class Settings:
     cookie_max_age: int = 365 * 24 * 3600
     access_log: bool = True
     workers: int = 0  # processes for `serve` (0: one per core the process may use)
-    cpu_affinity: bool = False  # bind worker i to the i-th core the process may use (nginx's worker_cpu_affinity)
     cache_max_bytes: int = 64 * MiB  # the transform cache, per process (0 turns it off)
     debug_view: bool = True  # /-/debug/<path> for rule authors (false turns it off: 404)
     # Who may read /-/metrics: networks (CIDR); empty = anyone who reaches the proxy.
@@ -206,7 +205,7 @@ def parse_upstream(text: str) -> URL:
 _TOP_KEYS = {"upstream", "upstream_aliases", "listen", "public_hosts", "trusted_proxies", "rules",
              "rules_reload_seconds", "timeouts",
              "limits", "toolbar", "trad_variant", "cookie", "access_log", "debug_view", "metrics_allow", "cache", "workers",
-             "cpu_affinity", "log_format"}
+             "log_format"}
 
 
 def load_settings(path: Path, base: Settings | None = None, **overrides: Any) -> Settings:
@@ -278,8 +277,6 @@ def settings_from(doc: Located, base_dir: Path, base: Settings | None = None, **
         kwargs["access_log"] = bool(data["access_log"])
     if "workers" in data:
         kwargs["workers"] = field_value("workers", _workers)
-    if "cpu_affinity" in data:
-        kwargs["cpu_affinity"] = field_value("cpu_affinity", _cpu_affinity)
     if "cache" in data:
         raw = expect_mapping(doc, ("cache",), data["cache"], {"max_bytes"}, "cache")
         if "max_bytes" in raw:
@@ -331,22 +328,6 @@ def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
     return tuple(ipaddress.ip_network(n, strict=False) for n in re.split(r"[,\s]+", text.strip()) if n)
 
 
-def _cpu_affinity(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"cpu_affinity must be true or false, got {value!r}")
-    return value
-
-
-def parse_switch(text: str) -> bool:
-    """A yes/no environment variable: 1, true, yes, on / 0, false, no, off (any case)."""
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"expected true or false (1/0, yes/no, on/off), got {text!r}")
-
-
 def parse_workers(text: str) -> int:
     try:
         return _workers(int(text))
@@ -360,7 +341,6 @@ ENVIRONMENT = {
     "A11Y_PROXY_LISTEN": (("listen_host", "listen_port"), parse_listen),
     "A11Y_PROXY_RULES": ("rules_dir", lambda text: Path(text).resolve()),
     "A11Y_PROXY_WORKERS": ("workers", parse_workers),
-    "A11Y_PROXY_CPU_AFFINITY": ("cpu_affinity", parse_switch),
     "A11Y_PROXY_PUBLIC_HOSTS": ("public_hosts", parse_public_hosts),
     "A11Y_PROXY_TRUSTED_PROXIES": ("trusted_proxies", parse_networks),
     "A11Y_PROXY_LOG_FORMAT": ("log_format", _log_format),

@@ -51,7 +51,6 @@ def test_config_file_loaded_and_errors_located(tmp_path):
         ("public_hosts:\n  - host: a.gov.cn\n    modes: bigfont\n", 3, "unknown mode 'bigfont'"),
         ("limits:\n  html_max_bytes: lots\n", 2, "not a size"),
         ("toolbar: {position: left}\n", 1, "toolbar position"),
-        ("workers: 2\ncpu_affinity: yes please\n", 2, "cpu_affinity must be true or false"),
     ]:
         bad = tmp_path / "bad.yaml"
         bad.write_text(text, encoding="utf-8")

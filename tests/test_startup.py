@@ -92,8 +92,6 @@ def test_a_port_that_needs_privileges_is_one_line():
     ([], {}, ["no upstream", "--upstream", "$A11Y_PROXY_UPSTREAM"]),
     (["--upstream", "http://127.0.0.1:9", "--listen", "8080"], {}, ["HOST:PORT"]),
     (["--upstream", "http://127.0.0.1:9"], {"A11Y_PROXY_WORKERS": "lots"}, ["$A11Y_PROXY_WORKERS", "lots"]),
-    (["--upstream", "http://127.0.0.1:9"], {"A11Y_PROXY_CPU_AFFINITY": "sometimes"},
-     ["$A11Y_PROXY_CPU_AFFINITY", "sometimes"]),
     (["--upstream", "http://127.0.0.1:9"], {"A11Y_PROXY_PUBLIC_HOSTS": "a11y.example.gov.cn=bigfont"},
      ["$A11Y_PROXY_PUBLIC_HOSTS", "unknown mode 'bigfont'"]),
     (["--upstream", "http://127.0.0.1:9", "--listen", "127.0.0.1:70000"], {}, ["65535"]),
@@ -277,7 +275,7 @@ def resolved(argv: list[str], **environ: str):
 def test_flags_beat_the_environment_which_beats_the_files(tmp_path):
     site = tmp_path / "site.yaml"
     site.write_text("upstream: https://www.example.gov.cn\nlisten: 127.0.0.1:7001\nrules: site-rules\n"
-                    "timeouts: {read: 11}\nlog_format: json\ncpu_affinity: true\n", encoding="utf-8")
+                    "timeouts: {read: 11}\nlog_format: json\n", encoding="utf-8")
     files = {"A11Y_PROXY_DEFAULTS": str(DEFAULTS_FILE), "A11Y_PROXY_CONFIG": str(site)}
 
     only_defaults = resolved(["serve"], A11Y_PROXY_DEFAULTS=str(DEFAULTS_FILE))
@@ -288,27 +286,23 @@ def test_flags_beat_the_environment_which_beats_the_files(tmp_path):
     assert (file_over_defaults.listen_host, file_over_defaults.listen_port) == ("127.0.0.1", 7001)
     assert file_over_defaults.rules_dir == tmp_path / "site-rules"
     assert file_over_defaults.timeouts.read == 11 and file_over_defaults.timeouts.connect == 5  # key by key
-    assert str(file_over_defaults.upstream) == "https://www.example.gov.cn" and file_over_defaults.cpu_affinity
-    assert not only_defaults.cpu_affinity
+    assert str(file_over_defaults.upstream) == "https://www.example.gov.cn"
 
     env_over_file = resolved(["serve"], **files, A11Y_PROXY_LISTEN="127.0.0.1:7002", A11Y_PROXY_RULES=str(tmp_path),
                              A11Y_PROXY_UPSTREAM="http://portal.example:8000", A11Y_PROXY_LOG_FORMAT="text",
                              A11Y_PROXY_PUBLIC_HOSTS="a11y.example.gov.cn big5.example.gov.cn=trad-hk",
-                             A11Y_PROXY_TRUSTED_PROXIES="10.0.0.0/8,192.168.1.1", A11Y_PROXY_CPU_AFFINITY="off")
+                             A11Y_PROXY_TRUSTED_PROXIES="10.0.0.0/8,192.168.1.1")
     assert env_over_file.listen_port == 7002 and env_over_file.rules_dir == tmp_path
     assert str(env_over_file.upstream) == "http://portal.example:8000" and env_over_file.log_format == "text"
     assert env_over_file.host_for("BIG5.example.gov.cn").modes.canonical() == "trad-hk"
     assert env_over_file.host_for("a11y.example.gov.cn:443") is not None and env_over_file.host_for("localhost") is None
     assert env_over_file.is_trusted("10.1.2.3") and env_over_file.is_trusted("192.168.1.1")
-    assert not env_over_file.cpu_affinity
 
     flags_over_env = resolved(["--log-format", "json", "serve", "--listen", "127.0.0.1:7003", "--upstream",
-                               "http://flag.example", "--public-hosts", "flag.example.gov.cn", "--workers", "3",
-                               "--cpu-affinity"],
+                               "http://flag.example", "--public-hosts", "flag.example.gov.cn", "--workers", "3"],
                               **files, A11Y_PROXY_LISTEN="127.0.0.1:7002", A11Y_PROXY_UPSTREAM="http://env.example",
-                              A11Y_PROXY_WORKERS="2", A11Y_PROXY_PUBLIC_HOSTS="env.example.gov.cn",
-                              A11Y_PROXY_CPU_AFFINITY="no")
-    assert flags_over_env.cpu_affinity and flags_over_env.listen_port == 7003 and str(flags_over_env.upstream) == "http://flag.example"
+                              A11Y_PROXY_WORKERS="2", A11Y_PROXY_PUBLIC_HOSTS="env.example.gov.cn")
+    assert flags_over_env.listen_port == 7003 and str(flags_over_env.upstream) == "http://flag.example"
     assert flags_over_env.workers == 3 and flags_over_env.log_format == "json"
     assert [h.name for h in flags_over_env.public_hosts] == ["flag.example.gov.cn"]
 

@@ -36,20 +36,11 @@ async def upstream(serve):
 
 @pytest.fixture
 async def server(upstream):
-    process, base = await start_server(upstream)
-    yield process, base
-    if process.returncode is None:
-        process.kill()
-        await process.wait()
-
-
-async def start_server(upstream: str, *flags: str):
-    """`serve --workers 2` on a free port, once both workers answer: (process, base URL)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("A11Y_PROXY_", "PROMETHEUS_"))}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "proxy", "--log-level", "INFO", "serve", "--workers", "2", *flags, "--upstream",
-        upstream, "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable, "-m", "proxy", "--log-level", "INFO", "serve", "--workers", "2", "--upstream", upstream,
+        "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     answered: set[int] = set()  # every worker must be up: the kernel spreads new connections over all of them
     async with aiohttp.ClientSession() as client:
@@ -64,7 +55,10 @@ async def start_server(upstream: str, *flags: str):
         else:
             process.kill()
             pytest.fail(f"the workers did not start (answered: {answered})")
-    return process, base
+    yield process, base
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
 
 
 async def metric(client: aiohttp.ClientSession, base: str, name: str) -> float:
@@ -104,43 +98,6 @@ async def test_a_dead_worker_is_replaced(server):
         for _ in range(10):
             async with client.get(base + "/a.html", headers={"Connection": "close"}) as response:
                 assert response.status == 200
-
-
-def _cores(pid: int) -> list[set[int]]:
-    """The cores each thread of a process may run on."""
-    return [os.sched_getaffinity(int(thread)) for thread in os.listdir(f"/proc/{pid}/task")]
-
-
-async def test_cpu_affinity_binds_each_worker_and_its_threads_to_a_core_of_its_own(upstream):
-    allowed = sorted(os.sched_getaffinity(0))
-    process, base = await start_server(upstream, "--cpu-affinity")
-    try:
-        async with aiohttp.ClientSession() as client:  # pages for both workers: their pipeline threads start
-            for i in range(20):
-                async with client.get(base + f"/-/trad/p{i}.html", headers={"Connection": "close"}) as response:
-                    assert response.status == 200
-        workers = child_pids(process.pid)
-        bound = {}
-        for pid in workers:
-            threads = _cores(pid)
-            assert len(threads) > 1 and all(cores == threads[0] and len(cores) == 1 for cores in threads), threads
-            bound[pid] = threads[0]
-        assert sorted(next(iter(cores)) for cores in bound.values()) == sorted([allowed[0], allowed[1 % len(allowed)]])
-        assert all(cores == set(allowed) for cores in _cores(process.pid))  # the supervisor stays unbound
-        os.kill(workers[0], signal.SIGKILL)  # the worker started in its place takes its core
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and (workers[0] in child_pids(process.pid)
-                                               or len(child_pids(process.pid)) != 2):
-            await asyncio.sleep(0.2)
-        replacement = next(pid for pid in child_pids(process.pid) if pid not in workers)
-        for _ in range(50):  # (it binds itself first thing after the fork)
-            if _cores(replacement)[0] == bound[workers[0]]:
-                break
-            await asyncio.sleep(0.1)
-        assert _cores(replacement)[0] == bound[workers[0]]
-    finally:
-        process.kill()
-        await process.wait()
 
 
 async def test_sigterm_drains_in_flight_requests_then_exits(server):
