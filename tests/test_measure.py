@@ -499,7 +499,8 @@ _QUERY_PIECES = [
     '<p lang="en">en</p>', '<p lang="zh_CN">zh</p>', '<p lang="">空</p>', '<p xml:lang="fr">fr</p>',
     '<a class="a11y-proxy-skip" href="#m">跳</a>', '<a class="a11y-proxy-skip x" href="#m">跳</a>',
     '<section id="a11y-proxy-toolbar">栏</section>', '<div id="a11y-proxy-toolbar">栏</div>',
-    "<!-- 首页 --><a href=/c><!-- 繁体 -->链接</a>",
+    "<!-- 首页 --><a href=/c><!-- 繁体 -->链接</a>", "<p>扫码<b>下载</b></p>", "<a href=/d>下载 APP</a>", "<p>下載</p>",
+    "<p>在线支付</p>", "<p>抽<i>奖</i></p>", "<p>立即下载App</p>",
 ]
 
 
@@ -558,7 +559,8 @@ def test_the_queries_answer_the_same_with_and_without_the_accelerator(monkeypatc
         return [aria.main_landmarks(root), aria.main_landmarks(body), pagefixes.lang_attributed(root),
                 toolbar.focus_attributes(root), ruleactions.toggle_candidates(root), names.textless_links(body),
                 skiplink.has_positive_tabindex(root), skiplink.has_skip_link(root), toolbar.has_toolbar(root),
-                _home_candidates(body), elder.style_attributes(body), marks.lang, marks.translate, marks.skip]
+                _home_candidates(body), elder.style_attributes(body), marks.lang, marks.translate, marks.skip,
+                elder.text_says_lure(body)]
 
     modules = (aria, elder, landmarks, names, pagefixes, ruleactions, skiplink, toolbar, trad)
     for root in _query_trees():

@@ -186,7 +186,7 @@ def _lures(body: etree._Element) -> list:
     """Download and payment lures: links whose text, then their images' descriptions, say so.  A link's text
     is a piece of the page's text; a link without a described image matches only if its text does, so unless
     the page's text does, only links with a described image are read."""
-    if _says_lure(_TEXT(body)):
+    if text_says_lure(body):
         anchors = body.iter("a")
     else:
         anchors = _WITH_DESCRIBED_IMAGE(body)
@@ -196,6 +196,16 @@ def _lures(body: etree._Element) -> list:
         if _says_lure(text):
             found.append(anchor)
     return found
+
+
+def text_says_lure(body: etree._Element) -> bool:
+    """_says_lure of body's text.  Where the accelerator was built, one C pass over the text first asks whether
+    it holds any of the words a lure needs (most pages hold none): only then is the text made a Python string."""
+    parent = body.getparent()
+    if MEASURING is not None and parent is not None and \
+            body not in MEASURING.containing(parent, ("body",), _LURE_WORDS + ("下载", "下載")):
+        return False
+    return _says_lure(_TEXT(body))
 
 
 def _says_lure(text: str) -> bool:
