@@ -407,6 +407,19 @@ class Measure:
                                           self.media[index], self.frames[index])
         return stat
 
+    def weight(self, el) -> float:
+        """self[el].weight, without a Stat (the landmark repairs ask it a few hundred times a page)."""
+        index = self.order.get(el)
+        if index is None:
+            return _EMPTY.weight
+        link_text = self.link_text[index]
+        return (self.text[index] - link_text) + 0.25 * link_text
+
+    def size(self, el) -> int:
+        """Visible characters, ten for each medium: what a block shows (landmarks.Segmenter.size)."""
+        index = self.order.get(el)
+        return 0 if index is None else self.text[index] + 10 * self.media[index]
+
     def contains(self, outer, inner) -> bool:
         """inner is outer or inside it (both measured)."""
         if outer not in self.order or inner not in self.order:

@@ -588,7 +588,7 @@ class Segmenter:
 
     def weight(self, el) -> float:
         """Reading matter in el, not counting what landmarks inside it hold."""
-        total = self.m[el].weight
+        total = self.m.weight(el)
         start = self.m.order.get(el)
         if start is not None and not self.unordered:
             # The outermost landmarks inside el, in document order: each one's span hides those within it.
@@ -599,7 +599,7 @@ class Segmenter:
             for position in inside:
                 if position > covered_to or position == last:  # (two landmarks on one element count twice)
                     measured = sequence[position]
-                    total -= self.m[measured].weight
+                    total -= self.m.weight(measured)
                     covered_to, last = ends[measured], position
             return total
         for carrier in self.carriers:
@@ -607,7 +607,7 @@ class Segmenter:
             if measured is not el and self.contains(el, measured) and not any(
                     o is not measured and self.contains(o, measured) and self.contains(el, o)
                     for o in (self.measured[c] for c in self.carriers)):
-                total -= self.m[measured].weight
+                total -= self.m.weight(measured)
         return total
 
     def order(self, el) -> int:
@@ -723,8 +723,7 @@ class Segmenter:
         return self.m.text_through(block)
 
     def size(self, el) -> int:
-        stat = self.m[el]
-        return stat.text + 10 * stat.media
+        return self.m.size(el)
 
     def footer_block(self, el, hits=(), climbed: dict | None = None):
         """The block a footer line belongs to: climb while the parent adds other footer lines, or little.
@@ -851,14 +850,16 @@ class Segmenter:
     def nav_kind(self, el) -> str | None:
         """'当前位置' for a breadcrumb, '主导航' for a menu with 首页, a label for another menu, else None.
         Cheap tests (from the measured statistics) come first: this runs on every element with links."""
-        stat = self.m[el]
-        link_share = stat.link_text / stat.text if stat.text else 1.0
-        loose = stat.text - stat.link_text
-        if stat.links <= 10 and loose <= 12 + 3 * stat.links and (
+        m = self.m
+        index = m.order.get(el)  # (its figures read where they are, no Stat made; a box made later has none)
+        text, link_text, links = (m.text[index], m.link_text[index], m.links[index]) if index is not None else (0, 0, 0)
+        link_share = link_text / text if text else 1.0
+        loose = text - link_text
+        if links <= 10 and loose <= 12 + 3 * links and (
                 _BREADCRUMB.search(" ".join((el.get("id") or "", el.get("class") or "")))
                 or _BREADCRUMB_TEXT.match(first_text(el))):
             return "当前位置"
-        if stat.links < 3 or link_share < 0.7 or loose > 40:
+        if links < 3 or link_share < 0.7 or loose > 40:
             return None
         if _hinted(el, _HEADER_WORDS) or _hinted(el, _FOOTER_WORDS):
             return None
@@ -866,7 +867,7 @@ class Segmenter:
             return None
         if el in self.holders("logos", _logo_image, ("img",)):
             return None
-        start, end = self.m.order[el], self.m.end[el]
+        start, end = index, m.end[el]
         home_links = self.home_links()  # in document order: a binary search finds one inside el
         index = bisect_right(home_links, start - 1)
         if index < len(home_links) and home_links[index] <= end:
