@@ -603,3 +603,63 @@ def test_tabindex_numbers_are_read_as_xpath_reads_them():
         ours, theirs = skiplink.xpath_number(value), number(context, value=value)
         assert math.isnan(ours) == math.isnan(theirs), repr(value)
         assert (ours > 0) == (theirs > 0) and (ours < 0) == (theirs < 0), repr(value)
+
+
+# --- the links transform's candidates ------------------------------------------------------------------------
+
+_URL_VALUES = ["/a.html", " /b", "a.html", "#top", "javascript:void(0)", "", "h", "http://www.example.gov.cn/x",
+               "HTTP://WWW.EXAMPLE.GOV.CN/y", "//www.example.gov.cn/z", "https://other.org/?u=www.example.gov.cn",
+               "https://other.org/p", "http://www.example.gov.cn%2ey/", "ht\ttp://www.example.gov.cn/",
+               "http://例子.cn/", "https://portal.example:8443/a", "//portal.example:8443/", "HtTpS://Portal.Example/",
+               "http://www.example.gov.cn:8000/", "http://www.example.gov.cn\n/", "/-/trad/c.html", "x y.png 2x",
+               "http://www.exam\tple.gov.cn:8000/t", "http://portal.exam\nple/n", "http://portal.exa%6Dple/p"]
+_STYLE_VALUES = ["color:red", "background:url(http://www.example.gov.cn:8000/i.png)", "background:url(/i.png)",
+                 "background:url(HTTP://WWW.EXAMPLE.GOV.CN:8000/i.png)", "background:url(http://portal.example/i.png)"]
+
+
+def _url_page(rng: random.Random) -> str:
+    import html
+    parts = []
+    for _ in range(rng.randint(1, 30)):
+        tag, attribute = rng.choice([("a", "href"), ("img", "src"), ("img", "srcset"), ("form", "action"),
+                                     ("iframe", "src"), ("link", "href"), ("td", "background"), ("p", "style"),
+                                     ("button", "formaction"), ("blockquote", "cite"), ("video", "poster")])
+        value = rng.choice(_STYLE_VALUES if attribute == "style" else _URL_VALUES)
+        if attribute == "srcset":
+            value = f"{rng.choice(_URL_VALUES)} 1x, {rng.choice(_URL_VALUES)} 2x"
+        extra = f' style="{html.escape(rng.choice(_STYLE_VALUES))}"' if rng.random() < 0.2 else ""
+        parts.append(f'<{tag} {attribute}="{html.escape(value)}"{extra}>文</{tag}>')
+    return f"<!DOCTYPE html><html><head><title>t</title></head><body>{''.join(parts)}</body></html>"
+
+
+@needs_accelerator
+def test_the_links_transform_rewrites_the_same_with_the_c_candidates(monkeypatch):
+    """url_candidates only leaves out what KeepReaderOnProxy.apply passes over: the same pages come out with
+    and without it, for an upstream with a port, aliases in any case, and URLs of every form."""
+    import dataclasses
+
+    from yarl import URL
+
+    from proxy.modes import parse as parse_modes
+    from proxy.pipeline import Page
+    from proxy.rules import RuleSet
+    from proxy.settings import Settings, parse_upstream
+    from proxy.transforms import links
+
+    settings = dataclasses.replace(Settings(), upstream=parse_upstream("http://www.example.gov.cn:8000"),
+                                   upstream_aliases=("portal.example", "PORTAL.example:8443"))
+    rng = random.Random(3)
+    rewritten = 0
+    for _ in range(300):
+        markup = _url_page(rng)
+        outputs = []
+        for accelerated in (True, False):
+            monkeypatch.setattr(links, "MEASURING", ACCELERATOR if accelerated else None)
+            doc = document.parse(markup)
+            page = Page(url=URL("http://www.example.gov.cn:8000/d/p.html"), modes=parse_modes("trad"),
+                        settings=settings, prefix="/-/trad", rules=RuleSet([]).for_page("www.example.gov.cn", "/"))
+            links.KeepReaderOnProxy().apply(doc, page)
+            outputs.append(document.serialize(doc))
+        assert outputs[0] == outputs[1], markup
+        rewritten += outputs[0] != document.serialize(document.parse(markup))
+    assert rewritten > 200  # (the pages do have upstream URLs to rewrite)

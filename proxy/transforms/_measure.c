@@ -36,6 +36,10 @@
  *   with_attributes(root, names) -> [(element, name, value), ...]
  *       links._url_attributes_in_python: every attribute of one of names (in no namespace) on root and every
  *       element under it, in document order (an element's in the order they are written).
+ *   url_candidates(root, names, hosts, style_hosts) -> [(element, name, value), ...]
+ *       with_attributes(root, names) less the attributes links.KeepReaderOnProxy.apply passes over unread: a
+ *       value that is not srcset and starts with none of / h H and a space; one starting h, H or // that
+ *       links.cannot_name(value, hosts) says points elsewhere; a style holding none of style_hosts.
  *   attribute_values(root, names) -> ([value, ...] per name)
  *       for each of names, the values of that attribute (in no namespace) on the elements under root (root left
  *       out), in document order, as plain strings: what the XPath of descendants' @name finds, per name.
@@ -1095,6 +1099,100 @@ fail:
     return NULL;
 }
 
+/* --- url_candidates ------------------------------------------------------------------------------------- */
+
+/* Does text hold word, ASCII letters of text compared in lower case (word is in lower case)? */
+static int holds_lowered(const char *text, const char *word) {
+    size_t size = strlen(word);
+    for (const char *at = text; *at; at++) {
+        size_t i = 0;
+        while (i < size && at[i] && (char)ascii_lower((unsigned char)at[i]) == word[i])
+            i++;
+        if (i == size)
+            return 1;
+    }
+    return 0;
+}
+
+/* links.cannot_name on a value's bytes: ASCII, no tab, CR, LF or '%', and none of the (lower-case) names. */
+static int cannot_name_here(const char *value, const char *const *names, Py_ssize_t count) {
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        if (*c >= 0x80 || *c == '\t' || *c == '\r' || *c == '\n' || *c == '%')
+            return 0;
+    for (Py_ssize_t i = 0; i < count; i++)
+        if (holds_lowered(value, names[i]))
+            return 0;
+    return 1;
+}
+
+/* Would the links transform pass over this attribute without a look (see url_candidates)? */
+static int passed_over(const xmlAttr *attr, const char *const *hosts, Py_ssize_t host_count,
+                       const char *const *style_hosts, Py_ssize_t style_count) {
+    if (attr->children == NULL || attr->children->next != NULL || attr->children->type != XML_TEXT_NODE)
+        return 0; /* (a value in pieces: never made by the parser; Python reads it) */
+    const char *value = attr->children->content ? (const char *)attr->children->content : "";
+    const char *name = (const char *)attr->name;
+    if (strcmp(name, "style") == 0) {
+        for (Py_ssize_t i = 0; i < style_count; i++)
+            if (strstr(value, style_hosts[i]) != NULL)
+                return 0;
+        return 1;
+    }
+    if (strcmp(name, "srcset") == 0)
+        return 0;
+    if (value[0] != '/' && value[0] != 'h' && value[0] != 'H' && value[0] != ' ')
+        return 1;
+    if (value[0] == 'h' || value[0] == 'H' || (value[0] == '/' && value[1] == '/'))
+        return cannot_name_here(value, hosts, host_count);
+    return 0;
+}
+
+static PyObject *url_candidates(PyObject *self, PyObject *args) {
+    PyObject *root, *names, *hosts, *style_hosts;
+    if (!PyArg_ParseTuple(args, "OO!O!O!:url_candidates", &root, &PyTuple_Type, &names, &PyTuple_Type, &hosts,
+                          &PyTuple_Type, &style_hosts))
+        return NULL;
+    const char *wanted[16], *host_names[32], *style_names[32];
+    Py_ssize_t count = c_names(names, wanted, 16, "url_candidates");
+    Py_ssize_t host_count = count < 0 ? -1 : c_names(hosts, host_names, 32, "url_candidates");
+    Py_ssize_t style_count = host_count < 0 ? -1 : c_names(style_hosts, style_names, 32, "url_candidates");
+    if (style_count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "url_candidates");
+    if (top == NULL)
+        return NULL;
+    struct LxmlDocument *doc = document_of(root);
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    for (xmlNode *node = top; node != NULL; node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        PyObject *el = NULL;
+        for (xmlAttr *attr = node->properties; attr != NULL; attr = attr->next) {
+            if (attr->ns != NULL || !named(attr->name, wanted, (size_t)count) ||
+                passed_over(attr, host_names, host_count, style_names, style_count))
+                continue;
+            if (el == NULL && (el = (PyObject *)elementFactory(doc, node)) == NULL)
+                goto fail;
+            PyObject *value = attribute_value(attr);
+            PyObject *item = value == NULL ? NULL : Py_BuildValue("(OsO)", el, (const char *)attr->name, value);
+            Py_XDECREF(value);
+            if (item == NULL || PyList_Append(found, item) < 0) {
+                Py_XDECREF(item);
+                Py_DECREF(el);
+                goto fail;
+            }
+            Py_DECREF(item);
+        }
+        Py_XDECREF(el);
+    }
+    return found;
+fail:
+    Py_DECREF(found);
+    return NULL;
+}
+
 /* --- attribute_values ----------------------------------------------------------------------------------- */
 
 static PyObject *attribute_values(PyObject *self, PyObject *args) {
@@ -1485,6 +1583,7 @@ static PyMethodDef methods[] = {
     {"child_spans", child_spans, METH_VARARGS, "The footer search's spans of a parent's child elements."},
     {"number", number, METH_VARARGS, "Every element numbered in document order; those with given attributes."},
     {"with_attributes", with_attributes, METH_VARARGS, "Every attribute of the given names, with its element."},
+    {"url_candidates", url_candidates, METH_VARARGS, "with_attributes, less what the links transform passes over."},
     {"attribute_values", attribute_values, METH_VARARGS, "The values of each of the given attributes, per name."},
     {"elements_with", elements_with, METH_VARARGS, "Elements of given tags or with given attributes, in order."},
     {"containing", containing, METH_VARARGS, "Elements of given tags whose text holds one of the words."},
