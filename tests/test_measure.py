@@ -500,7 +500,10 @@ _QUERY_PIECES = [
     '<a class="a11y-proxy-skip" href="#m">跳</a>', '<a class="a11y-proxy-skip x" href="#m">跳</a>',
     '<section id="a11y-proxy-toolbar">栏</section>', '<div id="a11y-proxy-toolbar">栏</div>',
     "<!-- 首页 --><a href=/c><!-- 繁体 -->链接</a>", "<p>扫码<b>下载</b></p>", "<a href=/d>下载 APP</a>", "<p>下載</p>",
-    "<p>在线支付</p>", "<p>抽<i>奖</i></p>", "<p>立即下载App</p>",
+    "<p>在线支付</p>", "<p>抽<i>奖</i></p>", "<p>立即下载App</p>", '<a href=" /x\u3000">x</a>', '<a href="\x85/x ">x</a>',
+    '<a href="/x">x</a>', '<a href=" #top">t</a>', '<a href="javascript:">j</a>', '<a href=" \u2003">s</a>',
+    '<a href="JavaScript:x()">J</a>', '<a href="/y\u00a0\u00a0/z\u200b">y</a>', '<a href="/é ">é</a>',
+    '<a href="\U0001f600/e">e</a>',
 ]
 
 
@@ -560,7 +563,7 @@ def test_the_queries_answer_the_same_with_and_without_the_accelerator(monkeypatc
                 toolbar.focus_attributes(root), ruleactions.toggle_candidates(root), names.textless_links(body),
                 skiplink.has_positive_tabindex(root), skiplink.has_skip_link(root), toolbar.has_toolbar(root),
                 _home_candidates(body), elder.style_attributes(body), marks.lang, marks.translate, marks.skip,
-                elder.text_says_lure(body)]
+                elder.text_says_lure(body), names.links_by_address(body), names.links_by_address(root)]
 
     modules = (aria, elder, landmarks, names, pagefixes, ruleactions, skiplink, toolbar, trad)
     for root in _query_trees():

@@ -40,6 +40,10 @@
  *       with_attributes(root, names) less the attributes links.KeepReaderOnProxy.apply passes over unread: a
  *       value that is not srcset and starts with none of / h H and a space; one starting h, H or // that
  *       links.cannot_name(value, hosts) says points elsewhere; a style holding none of style_hosts.
+ *   grouped_by_value(root, tags, name, prefixes) -> {value.strip(): [element, ...]}
+ *       root and the elements under it of one of tags, grouped by their attribute name's value stripped as
+ *       Python strips it (str.isspace), in document order; no value, an empty one and one starting with one
+ *       of prefixes left out: names._NamesRun.same_href_text's links by address.
  *   attribute_values(root, names) -> ([value, ...] per name)
  *       for each of names, the values of that attribute (in no namespace) on the elements under root (root left
  *       out), in document order, as plain strings: what the XPath of descendants' @name finds, per name.
@@ -1101,6 +1105,11 @@ fail:
 
 /* --- url_candidates ------------------------------------------------------------------------------------- */
 
+/* An element named one of names in no namespace: what an XPath name test without a prefix matches. */
+static int xpath_named(const xmlNode *node, const char *const *names, size_t count) {
+    return node->type == XML_ELEMENT_NODE && node->ns == NULL && named(node->name, names, count);
+}
+
 /* Does text hold word, ASCII letters of text compared in lower case (word is in lower case)? */
 static int holds_lowered(const char *text, const char *word) {
     size_t size = strlen(word);
@@ -1190,6 +1199,117 @@ static PyObject *url_candidates(PyObject *self, PyObject *args) {
     return found;
 fail:
     Py_DECREF(found);
+    return NULL;
+}
+
+/* --- grouped_by_value ----------------------------------------------------------------------------------- */
+
+/* The code point of the UTF-8 sequence starting at s (libxml2 holds text valid) and its length in bytes. */
+static Py_UCS4 utf8_char(const unsigned char *s, int *length) {
+    if (*s < 0x80) {
+        *length = 1;
+        return *s;
+    }
+    *length = *s >= 0xF0 ? 4 : *s >= 0xE0 ? 3 : 2;
+    Py_UCS4 c = *s & (*length == 4 ? 0x07 : *length == 3 ? 0x0F : 0x1F);
+    for (int i = 1; i < *length; i++)
+        c = (c << 6) | (s[i] & 0x3F);
+    return c;
+}
+
+/* value.strip() of a UTF-8 value (Python's white space, str.isspace): its first byte and its length. */
+static const char *stripped(const char *value, size_t *length) {
+    const unsigned char *start = (const unsigned char *)value, *end = start + strlen(value);
+    int size;
+    while (start < end && Py_UNICODE_ISSPACE(utf8_char(start, &size)))
+        start += size;
+    while (end > start) {
+        const unsigned char *last = end - 1;
+        while (last > start && (*last & 0xC0) == 0x80)
+            last--;
+        if (!Py_UNICODE_ISSPACE(utf8_char(last, &size)))
+            break;
+        end = last;
+    }
+    *length = (size_t)(end - start);
+    return (const char *)start;
+}
+
+static PyObject *grouped_by_value(PyObject *self, PyObject *args) {
+    PyObject *root, *tags, *prefixes;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "OO!sO!:grouped_by_value", &root, &PyTuple_Type, &tags, &name, &PyTuple_Type,
+                          &prefixes))
+        return NULL;
+    const char *wanted_tags[16], *skipped[16];
+    Py_ssize_t tag_count = c_names(tags, wanted_tags, 16, "grouped_by_value");
+    Py_ssize_t skip_count = tag_count < 0 ? -1 : c_names(prefixes, skipped, 16, "grouped_by_value");
+    if (skip_count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "grouped_by_value");
+    if (top == NULL)
+        return NULL;
+    struct LxmlDocument *doc = document_of(root);
+    PyObject *groups = PyDict_New();
+    if (groups == NULL)
+        return NULL;
+    for (xmlNode *node = top; node != NULL; node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
+        if (!xpath_named(node, wanted_tags, (size_t)tag_count))
+            continue;
+        xmlAttr *attr = attribute(node, name);
+        if (attr == NULL)
+            continue;
+        PyObject *value = NULL, *key = NULL, *el = NULL;
+        if (attr->children != NULL && attr->children->next == NULL && attr->children->type == XML_TEXT_NODE) {
+            size_t length;
+            const char *start = stripped(attr->children->content ? (const char *)attr->children->content : "",
+                                         &length);
+            int skip = length == 0;
+            for (Py_ssize_t i = 0; !skip && i < skip_count; i++)
+                skip = strncmp(start, skipped[i], strlen(skipped[i])) == 0 && strlen(skipped[i]) <= length;
+            if (skip)
+                continue;
+            key = PyUnicode_DecodeUTF8(start, (Py_ssize_t)length, "surrogatepass");
+        } else { /* (a value in pieces, never made by the parser: Python's own strip) */
+            value = attribute_value(attr);
+            key = value == NULL ? NULL : PyObject_CallMethod(value, "strip", NULL);
+            int skip = key != NULL && PyUnicode_GET_LENGTH(key) == 0;
+            for (Py_ssize_t i = 0; key != NULL && !skip && i < skip_count; i++) {
+                PyObject *prefix = PyUnicode_FromString(skipped[i]);
+                skip = prefix == NULL ? -1 : PyUnicode_Tailmatch(key, prefix, 0, PY_SSIZE_T_MAX, -1);
+                Py_XDECREF(prefix);
+                if (skip < 0)
+                    Py_CLEAR(key);
+            }
+            Py_XDECREF(value);
+            if (key != NULL && skip) {
+                Py_DECREF(key);
+                continue;
+            }
+        }
+        if (key == NULL)
+            goto fail;
+        PyObject *members = PyDict_GetItemWithError(groups, key); /* (borrowed) */
+        if (members == NULL) {
+            if (PyErr_Occurred() || (members = PyList_New(0)) == NULL ||
+                PyDict_SetItem(groups, key, members) < 0) {
+                Py_XDECREF(members);
+                Py_DECREF(key);
+                goto fail;
+            }
+            Py_DECREF(members); /* (the dictionary holds it) */
+        }
+        Py_DECREF(key);
+        el = (PyObject *)elementFactory(doc, node);
+        if (el == NULL || PyList_Append(members, el) < 0) {
+            Py_XDECREF(el);
+            goto fail;
+        }
+        Py_DECREF(el);
+    }
+    return groups;
+fail:
+    Py_DECREF(groups);
     return NULL;
 }
 
@@ -1286,11 +1406,6 @@ static int string_value(Buffer *out, xmlNode *top) {
             return -1;
     }
     return buffer_add(out, "", 1);
-}
-
-/* An element named one of names in no namespace: what an XPath name test without a prefix matches. */
-static int xpath_named(const xmlNode *node, const char *const *names, size_t count) {
-    return node->type == XML_ELEMENT_NODE && node->ns == NULL && named(node->name, names, count);
 }
 
 static int append_proxy(PyObject *found, struct LxmlDocument *doc, xmlNode *node) {
@@ -1584,6 +1699,7 @@ static PyMethodDef methods[] = {
     {"number", number, METH_VARARGS, "Every element numbered in document order; those with given attributes."},
     {"with_attributes", with_attributes, METH_VARARGS, "Every attribute of the given names, with its element."},
     {"url_candidates", url_candidates, METH_VARARGS, "with_attributes, less what the links transform passes over."},
+    {"grouped_by_value", grouped_by_value, METH_VARARGS, "Elements grouped by an attribute's stripped value."},
     {"attribute_values", attribute_values, METH_VARARGS, "The values of each of the given attributes, per name."},
     {"elements_with", elements_with, METH_VARARGS, "Elements of given tags or with given attributes, in order."},
     {"containing", containing, METH_VARARGS, "Elements of given tags whose text holds one of the words."},

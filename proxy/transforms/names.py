@@ -72,6 +72,22 @@ _TEXTLESS_LINKS = etree.XPath("descendant::a[@href][not(normalize-space(translat
                               " | descendant::area[@href]")
 
 
+def links_by_address(root) -> dict[str, list]:
+    """The links under root (root included) by their href, stripped; none without one, with an empty one, or
+    one that stays on the page (#..., javascript:).  In one C walk where it was built (a fifth of the time)."""
+    if MEASURING is not None:
+        return MEASURING.grouped_by_value(root, ("a",), "href", ("#", "javascript:"))
+    found: dict[str, list] = {}
+    for link in root.iter("a"):  # (lxml's walk in C, and no attribute-value objects to make)
+        value = link.get("href")
+        if value is None:
+            continue
+        address = value.strip()
+        if address and not address.startswith(("#", "javascript:")):
+            found.setdefault(address, []).append(link)
+    return found
+
+
 def unnamed_images(root) -> list:
     """The <img>s under root with no alt, or an alt of white space only: "descendant::img[not(@alt) or (@alt
     != '' and normalize-space(@alt) = '')]" (lxml's walk for the tag, then a test on each: a third of the
@@ -347,14 +363,7 @@ class _NamesRun:
         """The text (40 characters) of the first link to href that has text.  The links are grouped by
         address once (names never change a page's text); only the asked addresses' links are read."""
         if self.links_by_href is None:
-            self.links_by_href = {}
-            for link in self.doc.body.iter("a"):  # (lxml's walk in C, and no attribute-value objects to make)
-                value = link.get("href")
-                if value is None:
-                    continue
-                address = value.strip()
-                if address and not address.startswith(("#", "javascript:")):
-                    self.links_by_href.setdefault(address, []).append(link)
+            self.links_by_href = links_by_address(self.doc.body)
         for link in self.links_by_href.get(href, ()):
             text = squash("".join(link.itertext()))
             if text:
