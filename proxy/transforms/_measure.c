@@ -1058,52 +1058,7 @@ done:
     return result;
 }
 
-/* --- with_attributes ------------------------------------------------------------------------------------- */
-
-static PyObject *with_attributes(PyObject *self, PyObject *args) {
-    PyObject *root, *names;
-    if (!PyArg_ParseTuple(args, "OO!:with_attributes", &root, &PyTuple_Type, &names))
-        return NULL;
-    /* The names as C strings (a few: compared with strcmp, no Python object made per attribute). */
-    const char *wanted[16];
-    Py_ssize_t count = c_names(names, wanted, 16, "with_attributes");
-    if (count < 0)
-        return NULL;
-    xmlNode *top = element_node(root, "with_attributes");
-    if (top == NULL)
-        return NULL;
-    struct LxmlDocument *doc = document_of(root);
-    PyObject *found = PyList_New(0);
-    if (found == NULL)
-        return NULL;
-    for (xmlNode *node = top; node != NULL; node = next_in(top, node, node->type == XML_ELEMENT_NODE)) {
-        if (node->type == XML_ELEMENT_NODE) {
-            PyObject *el = NULL;
-            for (xmlAttr *attr = node->properties; attr != NULL; attr = attr->next) {
-                if (attr->ns != NULL || !named(attr->name, wanted, (size_t)count))
-                    continue;
-                if (el == NULL && (el = (PyObject *)elementFactory(doc, node)) == NULL)
-                    goto fail;
-                PyObject *value = attribute_value(attr);
-                PyObject *item = value == NULL ? NULL : Py_BuildValue("(OsO)", el, (const char *)attr->name, value);
-                Py_XDECREF(value);
-                if (item == NULL || PyList_Append(found, item) < 0) {
-                    Py_XDECREF(item);
-                    Py_DECREF(el);
-                    goto fail;
-                }
-                Py_DECREF(item);
-            }
-            Py_XDECREF(el);
-        }
-    }
-    return found;
-fail:
-    Py_DECREF(found);
-    return NULL;
-}
-
-/* --- url_candidates ------------------------------------------------------------------------------------- */
+/* --- with_attributes and url_candidates ------------------------------------------------------------------ */
 
 /* An element named one of names in no namespace: what an XPath name test without a prefix matches. */
 static int xpath_named(const xmlNode *node, const char *const *names, size_t count) {
@@ -1134,16 +1089,20 @@ static int cannot_name_here(const char *value, const char *const *names, Py_ssiz
     return 1;
 }
 
+typedef struct {
+    const char *names[32], *style_names[32]; /* the hosts as links.cannot_name and a style's test know them */
+    Py_ssize_t count, style_count;
+} UrlHosts;
+
 /* Would the links transform pass over this attribute without a look (see url_candidates)? */
-static int passed_over(const xmlAttr *attr, const char *const *hosts, Py_ssize_t host_count,
-                       const char *const *style_hosts, Py_ssize_t style_count) {
+static int passed_over(const xmlAttr *attr, const UrlHosts *hosts) {
     if (attr->children == NULL || attr->children->next != NULL || attr->children->type != XML_TEXT_NODE)
         return 0; /* (a value in pieces: never made by the parser; Python reads it) */
     const char *value = attr->children->content ? (const char *)attr->children->content : "";
     const char *name = (const char *)attr->name;
     if (strcmp(name, "style") == 0) {
-        for (Py_ssize_t i = 0; i < style_count; i++)
-            if (strstr(value, style_hosts[i]) != NULL)
+        for (Py_ssize_t i = 0; i < hosts->style_count; i++)
+            if (strstr(value, hosts->style_names[i]) != NULL)
                 return 0;
         return 1;
     }
@@ -1152,22 +1111,15 @@ static int passed_over(const xmlAttr *attr, const char *const *hosts, Py_ssize_t
     if (value[0] != '/' && value[0] != 'h' && value[0] != 'H' && value[0] != ' ')
         return 1;
     if (value[0] == 'h' || value[0] == 'H' || (value[0] == '/' && value[1] == '/'))
-        return cannot_name_here(value, hosts, host_count);
+        return cannot_name_here(value, hosts->names, hosts->count);
     return 0;
 }
 
-static PyObject *url_candidates(PyObject *self, PyObject *args) {
-    PyObject *root, *names, *hosts, *style_hosts;
-    if (!PyArg_ParseTuple(args, "OO!O!O!:url_candidates", &root, &PyTuple_Type, &names, &PyTuple_Type, &hosts,
-                          &PyTuple_Type, &style_hosts))
-        return NULL;
-    const char *wanted[16], *host_names[32], *style_names[32];
-    Py_ssize_t count = c_names(names, wanted, 16, "url_candidates");
-    Py_ssize_t host_count = count < 0 ? -1 : c_names(hosts, host_names, 32, "url_candidates");
-    Py_ssize_t style_count = host_count < 0 ? -1 : c_names(style_hosts, style_names, 32, "url_candidates");
-    if (style_count < 0)
-        return NULL;
-    xmlNode *top = element_node(root, "url_candidates");
+/* The attributes of one of names (in no namespace) on top and every element under it, as (element, name, value) in
+ * document order, less those the links transform passes over when hosts are given: the walk of both. */
+static PyObject *attributes_where(PyObject *root, const char *const *wanted, Py_ssize_t count, const UrlHosts *hosts,
+                                  const char *function) {
+    xmlNode *top = element_node(root, function);
     if (top == NULL)
         return NULL;
     struct LxmlDocument *doc = document_of(root);
@@ -1180,7 +1132,7 @@ static PyObject *url_candidates(PyObject *self, PyObject *args) {
         PyObject *el = NULL;
         for (xmlAttr *attr = node->properties; attr != NULL; attr = attr->next) {
             if (attr->ns != NULL || !named(attr->name, wanted, (size_t)count) ||
-                passed_over(attr, host_names, host_count, style_names, style_count))
+                (hosts != NULL && passed_over(attr, hosts)))
                 continue;
             if (el == NULL && (el = (PyObject *)elementFactory(doc, node)) == NULL)
                 goto fail;
@@ -1200,6 +1152,33 @@ static PyObject *url_candidates(PyObject *self, PyObject *args) {
 fail:
     Py_DECREF(found);
     return NULL;
+}
+
+static PyObject *with_attributes(PyObject *self, PyObject *args) {
+    PyObject *root, *names;
+    if (!PyArg_ParseTuple(args, "OO!:with_attributes", &root, &PyTuple_Type, &names))
+        return NULL;
+    /* The names as C strings (a few: compared with strcmp, no Python object made per attribute). */
+    const char *wanted[16];
+    Py_ssize_t count = c_names(names, wanted, 16, "with_attributes");
+    if (count < 0)
+        return NULL;
+    return attributes_where(root, wanted, count, NULL, "with_attributes");
+}
+
+static PyObject *url_candidates(PyObject *self, PyObject *args) {
+    PyObject *root, *names, *host_names, *style_hosts;
+    if (!PyArg_ParseTuple(args, "OO!O!O!:url_candidates", &root, &PyTuple_Type, &names, &PyTuple_Type, &host_names,
+                          &PyTuple_Type, &style_hosts))
+        return NULL;
+    const char *wanted[16];
+    UrlHosts hosts;
+    Py_ssize_t count = c_names(names, wanted, 16, "url_candidates");
+    hosts.count = count < 0 ? -1 : c_names(host_names, hosts.names, 32, "url_candidates");
+    hosts.style_count = hosts.count < 0 ? -1 : c_names(style_hosts, hosts.style_names, 32, "url_candidates");
+    if (hosts.style_count < 0)
+        return NULL;
+    return attributes_where(root, wanted, count, &hosts, "url_candidates");
 }
 
 /* --- grouped_by_value ----------------------------------------------------------------------------------- */
