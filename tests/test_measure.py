@@ -584,6 +584,25 @@ def _home_candidates(body) -> list:
     return [a for a in maybe if "".join("".join(a.itertext()).split()) in ("首页", "网站首页", "回到首页", "返回首页")]
 
 
+@needs_accelerator
+def test_the_text_sample_is_the_python_walks():
+    from proxy.transforms import pagefixes
+    made = document.parse("<body>前<p>段</p>后</body>")
+    svg = etree.SubElement(made.body, "{http://www.w3.org/2000/svg}script")  # (not a <script>: read)
+    svg.text = "图形文字"
+    etree.SubElement(made.body, "script").text = "var x"
+    made.body.append(etree.Comment("注释"))
+    made.body[-1].tail = "注释之后"
+    roots = [made.body] + [tree.find("body") for tree in _query_trees()] + [document.parse(_page(seed)).body
+                                                                              for seed in range(200)]
+    for root in roots:
+        for sample in (0, 1, 7, 40, 1500, 10**6):
+            assert ACCELERATOR.text_sample(root, sample, pagefixes._NO_TEXT_TAGS) == \
+                pagefixes.text_sample_in_python(root, sample)
+    deep = document.parse("<body>" + "<div>深" * 100_000 + "</div>" * 100_000 + "</body>").body
+    assert ACCELERATOR.text_sample(deep, 10**6, ()) == pagefixes.text_sample_in_python(deep, 10**6) == "深" * 100_000
+
+
 def test_unnamed_images_are_the_xpaths():
     from proxy.transforms import names
     xpath = etree.XPath("descendant::img[not(@alt) or (@alt != '' and normalize-space(@alt) = '')]")

@@ -44,6 +44,10 @@
  *       root and the elements under it of one of tags, grouped by their attribute name's value stripped as
  *       Python strips it (str.isspace), in document order; no value, an empty one and one starting with one
  *       of prefixes left out: names._NamesRun.same_href_text's links by address.
+ *   text_sample(root, sample, skipped_tags) -> str
+ *       pagefixes.text_sample_in_python: root's text, element by element from a stack (an element's text, then
+ *       its children's tails; the children pushed, the last one read next), children of skipped_tags left
+ *       out, until at least sample characters are read.
  *   attribute_values(root, names) -> ([value, ...] per name)
  *       for each of names, the values of that attribute (in no namespace) on the elements under root (root left
  *       out), in document order, as plain strings: what the XPath of descendants' @name finds, per name.
@@ -1292,6 +1296,69 @@ fail:
     return NULL;
 }
 
+/* --- text_sample ------------------------------------------------------------------------------------------ */
+
+/* A run of text nodes from node on (an element's .text, a node's .tail), appended: its characters added to size. */
+static int add_text_run(Buffer *out, const xmlNode *node, Py_ssize_t *size) {
+    for (; node != NULL && text_node(node); node = node->next) {
+        if (node->content == NULL)
+            continue;
+        if (buffer_add(out, (const char *)node->content, strlen((const char *)node->content)) < 0)
+            return -1;
+        *size += utf8_length(node->content);
+    }
+    return 0;
+}
+
+static PyObject *text_sample(PyObject *self, PyObject *args) {
+    PyObject *root, *skipped_tags;
+    Py_ssize_t sample;
+    if (!PyArg_ParseTuple(args, "OnO!:text_sample", &root, &sample, &PyTuple_Type, &skipped_tags))
+        return NULL;
+    const char *skipped[16];
+    Py_ssize_t skip_count = c_names(skipped_tags, skipped, 16, "text_sample");
+    if (skip_count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "text_sample");
+    if (top == NULL)
+        return NULL;
+    Buffer out = {NULL, 0, 0};
+    size_t depth = 0, capacity = 64;
+    xmlNode **stack = PyMem_Malloc(capacity * sizeof(xmlNode *));
+    if (stack == NULL)
+        return PyErr_NoMemory();
+    stack[depth++] = top;
+    Py_ssize_t size = 0;
+    PyObject *result = NULL;
+    while (depth > 0 && size < sample) {
+        xmlNode *el = stack[--depth]; /* (the last one pushed first, as the Python list's pop()) */
+        if (add_text_run(&out, el->children, &size) < 0)
+            goto done;
+        for (xmlNode *child = next_element_like(el->children); child != NULL; child = next_element_like(child->next)) {
+            if (add_text_run(&out, child->next, &size) < 0)
+                goto done;
+            int plain = child->ns == NULL || child->ns->href == NULL;
+            if (child->type != XML_ELEMENT_NODE || (plain && named(child->name, skipped, (size_t)skip_count)))
+                continue;
+            if (depth == capacity) {
+                xmlNode **grown = PyMem_Realloc(stack, 2 * capacity * sizeof(xmlNode *));
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                stack = grown;
+                capacity *= 2;
+            }
+            stack[depth++] = child;
+        }
+    }
+    result = PyUnicode_DecodeUTF8(out.data ? out.data : "", (Py_ssize_t)out.length, "surrogatepass");
+done:
+    PyMem_Free(stack);
+    PyMem_Free(out.data);
+    return result;
+}
+
 /* --- attribute_values ----------------------------------------------------------------------------------- */
 
 static PyObject *attribute_values(PyObject *self, PyObject *args) {
@@ -1679,6 +1746,7 @@ static PyMethodDef methods[] = {
     {"with_attributes", with_attributes, METH_VARARGS, "Every attribute of the given names, with its element."},
     {"url_candidates", url_candidates, METH_VARARGS, "with_attributes, less what the links transform passes over."},
     {"grouped_by_value", grouped_by_value, METH_VARARGS, "Elements grouped by an attribute's stripped value."},
+    {"text_sample", text_sample, METH_VARARGS, "pagefixes._text_sample: a sample of a page's text."},
     {"attribute_values", attribute_values, METH_VARARGS, "The values of each of the given attributes, per name."},
     {"elements_with", elements_with, METH_VARARGS, "Elements of given tags or with given attributes, in order."},
     {"containing", containing, METH_VARARGS, "Elements of given tags whose text holds one of the words."},
