@@ -603,6 +603,30 @@ def test_the_text_sample_is_the_python_walks():
     assert ACCELERATOR.text_sample(deep, 10**6, ()) == pagefixes.text_sample_in_python(deep, 10**6) == "深" * 100_000
 
 
+@needs_accelerator
+def test_text_says_what_the_lure_pattern_finds_in_the_text():
+    """_measure.text_says against elder._LURE_TEXT.search on the element's text: texts made of the words' own
+    characters and every kind of space, cut into elements at random (a word across markup counts)."""
+    import html
+
+    from proxy.transforms import elder
+    rng = random.Random(11)
+    alphabet = "扫码下载載立即APPpp充值在线支付购买抽奖客户端手机版 \n\u3000\xa0\u2003\x85"
+    words = list(elder._LURE_WORDS) + ["下载", "下載", "下载APP", "下載 客户端", "下载\u3000\u3000手机版", "下载\x85app"]
+    said = 0
+    for _ in range(2000):
+        parts = [rng.choice(alphabet) for _ in range(rng.randrange(0, 40))]
+        for _ in range(rng.randrange(0, 3)):
+            parts.insert(rng.randrange(0, len(parts) + 1), rng.choice(words)[:rng.randrange(1, 9)])
+        markup = "".join(html.escape(part) + (rng.choice(["<b>", "</b>", "<i></i>", "<!--x-->"]) if rng.random() < 0.2
+                                              else "") for part in parts)
+        body = document.parse(f"<body><p>{markup}</p></body>").body
+        expected = elder._LURE_TEXT.search(elder._TEXT(body)) is not None
+        assert ACCELERATOR.text_says(body, elder._LURE_WORDS, elder._DOWNLOADS, elder._APPS) == expected, markup
+        said += expected
+    assert 200 < said < 1800
+
+
 def test_unnamed_images_are_the_xpaths():
     from proxy.transforms import names
     xpath = etree.XPath("descendant::img[not(@alt) or (@alt != '' and normalize-space(@alt) = '')]")

@@ -60,6 +60,9 @@
  *   unnamed_links(root, spaces) -> [element, ...]
  *       names._TEXTLESS_LINKS: under root, every a with an href whose string-value is only white space (XPath's
  *       four characters and those of spaces), and every area with an href, in document order.
+ *   text_says(root, words, heads, tails) -> bool
+ *       does root's string-value hold one of words, or one of heads followed by white space or none (Python's
+ *       \s) and one of tails: elder._LURE_TEXT.search on the text, without the text made a Python string.
  *   has_value(root, tags, name, value) -> bool
  *       is there an element, root or under it, of one of tags (any tag when there are none) whose attribute name
  *       (in no namespace) is exactly value: "boolean(//tag/@name[. = 'value'])" from root.
@@ -1560,6 +1563,51 @@ fail:
     return NULL;
 }
 
+/* --- text_says -------------------------------------------------------------------------------------------- */
+
+/* Does text hold a head, then white space or none (Python's \s: str.isspace), then a tail? */
+static int head_then_tail(const char *text, const char *head, const char *const *tails, Py_ssize_t tail_count) {
+    size_t head_length = strlen(head);
+    for (const char *at = strstr(text, head); at != NULL; at = strstr(at + 1, head)) {
+        const unsigned char *after = (const unsigned char *)at + head_length;
+        int size;
+        while (*after && Py_UNICODE_ISSPACE(utf8_char(after, &size)))
+            after += size;
+        for (Py_ssize_t t = 0; t < tail_count; t++)
+            if (strncmp((const char *)after, tails[t], strlen(tails[t])) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+static PyObject *text_says(PyObject *self, PyObject *args) {
+    PyObject *root, *words, *heads, *tails;
+    if (!PyArg_ParseTuple(args, "OO!O!O!:text_says", &root, &PyTuple_Type, &words, &PyTuple_Type, &heads,
+                          &PyTuple_Type, &tails))
+        return NULL;
+    const char *wanted_words[16], *wanted_heads[16], *wanted_tails[16];
+    Py_ssize_t word_count = c_names(words, wanted_words, 16, "text_says");
+    Py_ssize_t head_count = word_count < 0 ? -1 : c_names(heads, wanted_heads, 16, "text_says");
+    Py_ssize_t tail_count = head_count < 0 ? -1 : c_names(tails, wanted_tails, 16, "text_says");
+    if (tail_count < 0)
+        return NULL;
+    xmlNode *top = element_node(root, "text_says");
+    if (top == NULL)
+        return NULL;
+    Buffer text = {NULL, 0, 0};
+    if (string_value(&text, top) < 0) {
+        PyMem_Free(text.data);
+        return NULL;
+    }
+    int says = 0;
+    for (Py_ssize_t w = 0; !says && w < word_count; w++)
+        says = strstr(text.data, wanted_words[w]) != NULL;
+    for (Py_ssize_t h = 0; !says && h < head_count; h++)
+        says = head_then_tail(text.data, wanted_heads[h], wanted_tails, tail_count);
+    PyMem_Free(text.data);
+    return PyBool_FromLong(says);
+}
+
 /* --- has_value --------------------------------------------------------------------------------------------- */
 
 /* Is the attribute's value (its text children joined, as XPath's string-value reads it) exactly value? */
@@ -1751,6 +1799,7 @@ static PyMethodDef methods[] = {
     {"elements_with", elements_with, METH_VARARGS, "Elements of given tags or with given attributes, in order."},
     {"containing", containing, METH_VARARGS, "Elements of given tags whose text holds one of the words."},
     {"unnamed_links", unnamed_links, METH_VARARGS, "Links with an address and no text; areas with an address."},
+    {"text_says", text_says, METH_VARARGS, "Does an element's text hold a word, or a head, spaces, a tail?"},
     {"has_value", has_value, METH_VARARGS, "Is there an element of given tags with name=\"value\"?"},
     {"find_all", find_all, METH_VARARGS, "Every start of each word in a text (see the module's comment)."},
     {"hidden_by_attributes", hidden_by_attributes, METH_O, "aria.hidden where told in C; None where asked."},
