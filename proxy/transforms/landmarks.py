@@ -32,8 +32,8 @@ from ..document import Document
 from ..pipeline import Page
 from .aria import ACCELERATOR as MEASURING
 from .aria import (HEADINGS, SINGLE_ROLES, TOP_LEVEL_ROLES, WHY, Measure, RepairTransform, Repairs, can_wrap, chars,
-                   explicit_role, find_landmarks, heuristic, place_landmark, squash, tag_of, text_of, title_parts, wrap,
-                   wrap_tail, wrap_text)
+                   explicit_role, find_landmarks, heuristic, main_landmarks, place_landmark, squash, tag_of, text_of,
+                   title_parts, wrap, wrap_tail, wrap_text)
 
 FOOTER_TEXT = re.compile(r"版权所有|版权归|版权：|ICP备|ICP证|网站标识码|网站识别码|主办单位|主办：|承办单位|承办：|"
                          r"技术支持|公网安备|Copyright|©|All\s+Rights\s+Reserved", re.I)
@@ -259,7 +259,7 @@ class Landmarks(RepairTransform):
         if page.in_frame:
             # Landmark names must differ across the documents of one page, and portals often frame several
             # copies of one template: the frame's address tells them apart.
-            for main in doc.root.xpath("//*[@role='main'] | //main"):
+            for main in main_landmarks(doc.root):
                 name = main.get("aria-label") or ""
                 main.set("aria-label", f"{name}（{page.url.path}）" if name else page.url.path)
 

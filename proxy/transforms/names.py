@@ -102,6 +102,8 @@ def textless_links(root) -> list:
     if MEASURING is not None:
         return MEASURING.unnamed_links(root, _LINK_SPACES)
     return _TEXTLESS_LINKS(root)
+
+
 _LABEL_END = re.compile(r"[：:＊*\s]+$")
 _SEARCH = re.compile(r"搜索|检索|查询|search|sousuo|query")  # (matched by says_search, on lowercased text)
 _CONTROLS = ("input", "select", "textarea")

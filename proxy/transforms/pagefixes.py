@@ -40,6 +40,8 @@ def lang_attributed(root) -> list:
         if next(bodies, None) is None:
             return [el for el, _, _ in MEASURING.with_attributes(body, ("lang",)) if el is not body]
     return _LANG_ATTRIBUTES(root)
+
+
 _NO_TEXT_TAGS = ("script", "style", "noscript", "template", "textarea")
 _NO_TEXT = frozenset(_NO_TEXT_TAGS)
 
