@@ -337,6 +337,36 @@ static int ascii_space(unsigned char c) {
     return c < 0x80 && Py_UNICODE_ISSPACE(c);
 }
 
+/* The UTF-8 sequence starting at s: its code point in *c and its length in bytes, or 0 where s does not start a
+ * whole sequence (libxml2 holds its text valid: that is a guard, and no byte past the string's end is read). */
+static int utf8_char(const unsigned char *s, Py_UCS4 *c) {
+    if (*s < 0x80) {
+        *c = *s;
+        return 1;
+    }
+    int length = *s >= 0xF8 ? 0 : *s >= 0xF0 ? 4 : *s >= 0xE0 ? 3 : *s >= 0xC0 ? 2 : 0;
+    if (length == 0)
+        return 0;
+    *c = *s & (length == 4 ? 0x07 : length == 3 ? 0x0F : 0x1F);
+    for (int i = 1; i < length; i++) {
+        if ((s[i] & 0xC0) != 0x80) /* (the string's ending NUL stops here too) */
+            return 0;
+        *c = (*c << 6) | (s[i] & 0x3F);
+    }
+    return length;
+}
+
+/* Is the character at s white space to Python (str.isspace, re's \s)?  *size: its length (1 for a stray byte). */
+static int space_at(const unsigned char *s, int *size) {
+    Py_UCS4 c;
+    *size = utf8_char(s, &c);
+    if (*size == 0) {
+        *size = 1;
+        return 0;
+    }
+    return Py_UNICODE_ISSPACE(c);
+}
+
 /* Can _DISPLAY_NONE be told on this style's bytes: are its non-ASCII characters (UTF-8: libxml2 holds it
  * valid) neither white space to Python's \s nor matched by an ASCII letter under re.I (U+0130, U+0131,
  * U+017F, U+212A: tests/test_measure.py checks the list against re)?  Such characters then match nothing
@@ -344,19 +374,11 @@ static int ascii_space(unsigned char c) {
  * most portal pages.) */
 static int plain_style(const unsigned char *s) {
     while (*s) {
-        if (*s < 0x80) {
-            s++;
-            continue;
-        }
         Py_UCS4 c;
-        int length = *s >= 0xF0 ? 4 : *s >= 0xE0 ? 3 : 2;
-        c = *s & (length == 4 ? 0x07 : length == 3 ? 0x0F : 0x1F);
-        for (int i = 1; i < length; i++) {
-            if ((s[i] & 0xC0) != 0x80)
-                return 0; /* (not UTF-8 after all: let Python read it) */
-            c = (c << 6) | (s[i] & 0x3F);
-        }
-        if (Py_UNICODE_ISSPACE(c) || c == 0x130 || c == 0x131 || c == 0x17F || c == 0x212A)
+        int length = utf8_char(s, &c);
+        if (length == 0)
+            return 0; /* (not UTF-8 after all: let Python read it) */
+        if (c >= 0x80 && (Py_UNICODE_ISSPACE(c) || c == 0x130 || c == 0x131 || c == 0x17F || c == 0x212A))
             return 0;
         s += length;
     }
@@ -1190,30 +1212,17 @@ static PyObject *url_candidates(PyObject *self, PyObject *args) {
 
 /* --- grouped_by_value ----------------------------------------------------------------------------------- */
 
-/* The code point of the UTF-8 sequence starting at s (libxml2 holds text valid) and its length in bytes. */
-static Py_UCS4 utf8_char(const unsigned char *s, int *length) {
-    if (*s < 0x80) {
-        *length = 1;
-        return *s;
-    }
-    *length = *s >= 0xF0 ? 4 : *s >= 0xE0 ? 3 : 2;
-    Py_UCS4 c = *s & (*length == 4 ? 0x07 : *length == 3 ? 0x0F : 0x1F);
-    for (int i = 1; i < *length; i++)
-        c = (c << 6) | (s[i] & 0x3F);
-    return c;
-}
-
 /* value.strip() of a UTF-8 value (Python's white space, str.isspace): its first byte and its length. */
 static const char *stripped(const char *value, size_t *length) {
     const unsigned char *start = (const unsigned char *)value, *end = start + strlen(value);
     int size;
-    while (start < end && Py_UNICODE_ISSPACE(utf8_char(start, &size)))
+    while (start < end && space_at(start, &size))
         start += size;
     while (end > start) {
         const unsigned char *last = end - 1;
         while (last > start && (*last & 0xC0) == 0x80)
             last--;
-        if (!Py_UNICODE_ISSPACE(utf8_char(last, &size)))
+        if (!space_at(last, &size))
             break;
         end = last;
     }
@@ -1571,7 +1580,7 @@ static int head_then_tail(const char *text, const char *head, const char *const 
     for (const char *at = strstr(text, head); at != NULL; at = strstr(at + 1, head)) {
         const unsigned char *after = (const unsigned char *)at + head_length;
         int size;
-        while (*after && Py_UNICODE_ISSPACE(utf8_char(after, &size)))
+        while (*after && space_at(after, &size))
             after += size;
         for (Py_ssize_t t = 0; t < tail_count; t++)
             if (strncmp((const char *)after, tails[t], strlen(tails[t])) == 0)
