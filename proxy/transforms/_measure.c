@@ -708,17 +708,21 @@ static xmlNode *next_element_like(xmlNode *node) {
 }
 
 /* A run of text nodes from node on (an element's .text from its first child, a node's .tail from its next
- * sibling): appended to out, its visible characters added to size. */
-static int add_run(Buffer *out, const xmlNode *node, Py_ssize_t *size) {
+ * sibling): appended to out, and what count finds in each (visible characters, characters) added to size. */
+static int add_counted_run(Buffer *out, const xmlNode *node, Py_ssize_t *size, Py_ssize_t (*count)(const xmlChar *)) {
     for (; node != NULL && text_node(node); node = node->next) {
         if (node->content == NULL)
             continue;
         size_t length = strlen((const char *)node->content);
         if (buffer_add(out, (const char *)node->content, length) < 0)
             return -1;
-        *size += visible_chars(node->content);
+        *size += count(node->content);
     }
     return 0;
+}
+
+static int add_run(Buffer *out, const xmlNode *node, Py_ssize_t *size) {
+    return add_counted_run(out, node, size, visible_chars);
 }
 
 /* Is the element read by text_of: rendered, not hidden?  -1: an error. */
@@ -1310,18 +1314,6 @@ fail:
 
 /* --- text_sample ------------------------------------------------------------------------------------------ */
 
-/* A run of text nodes from node on (an element's .text, a node's .tail), appended: its characters added to size. */
-static int add_text_run(Buffer *out, const xmlNode *node, Py_ssize_t *size) {
-    for (; node != NULL && text_node(node); node = node->next) {
-        if (node->content == NULL)
-            continue;
-        if (buffer_add(out, (const char *)node->content, strlen((const char *)node->content)) < 0)
-            return -1;
-        *size += utf8_length(node->content);
-    }
-    return 0;
-}
-
 static PyObject *text_sample(PyObject *self, PyObject *args) {
     PyObject *root, *skipped_tags;
     Py_ssize_t sample;
@@ -1344,10 +1336,10 @@ static PyObject *text_sample(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     while (depth > 0 && size < sample) {
         xmlNode *el = stack[--depth]; /* (the last one pushed first, as the Python list's pop()) */
-        if (add_text_run(&out, el->children, &size) < 0)
+        if (add_counted_run(&out, el->children, &size, utf8_length) < 0)
             goto done;
         for (xmlNode *child = next_element_like(el->children); child != NULL; child = next_element_like(child->next)) {
-            if (add_text_run(&out, child->next, &size) < 0)
+            if (add_counted_run(&out, child->next, &size, utf8_length) < 0)
                 goto done;
             int plain = child->ns == NULL || child->ns->href == NULL;
             if (child->type != XML_ELEMENT_NODE || (plain && named(child->name, skipped, (size_t)skip_count)))
