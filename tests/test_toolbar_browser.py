@@ -236,6 +236,60 @@ def test_keyboard_only(demo, open_page, js):
     assert page.url == f"{proxied}{ARTICLE}"
 
 
+# tabindex values as HTML's rules for parsing integers read them: "2px" is 2, " 1.5" is 1, "+3" is 3, "0.5" is 0
+# (XPath's number() makes "2px" no number and "0.5" positive; int() refuses "1.5").
+TABINDEX_PAGE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>办事指南</title></head>
+<body><header><a href="/">首页</a></header><main><h1>办事指南</h1><p>正文。</p>
+<a href="/apply" tabindex="{value}">在线申请</a></main></body></html>"""
+
+
+@pytest.mark.parametrize("value", ["2px", " 1.5", "+3", "0.5"])
+def test_skip_link_and_toolbar_come_first_whatever_the_page_tabindex(servers, open_page, value):
+    """Whatever tabindex form the page uses, the first Tab stop is the skip link and the next six are the
+    toolbar; then the portal, its positively indexed link first where the browser reads a positive value."""
+    from aiohttp import web
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=TABINDEX_PAGE.format(value=value), content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    proxied = _proxy(servers, servers.serve(app))
+    tab = open_page(js=False)
+    tab.goto(proxied + "/guide.html")
+    order = []
+    for _ in range(8):
+        tab.keyboard.press("Tab")
+        order.append(focused(tab))
+    assert order[0]["cls"] == "a11y-proxy-skip", order
+    assert [f["text"] for f in order[1:7]] == ["简体", "繁体", "长者版", "高对比度", "阅读模式", "重置"]
+    assert order[7]["text"] == ("在线申请" if value != "0.5" else "首页")
+
+
+def test_tabindex_is_read_as_chromium_reads_it(chromium):
+    """aria.tabindex_of against the tabIndex Chromium gives a <div> (-1 where it reads no value)."""
+    import random
+
+    from proxy.transforms.aria import tabindex_of
+
+    rng = random.Random(7)
+    values = ["1", " 2 ", "2px", "1.5", "+1", "-1", "-0", "0.5", "abc", "", "0x1", "\u00a01", "\u30001", "\x0b1",
+              "\f3", "1e3", "０１", "00000000000000000007", "2147483647", "2147483648", "-2147483648", "-2147483649",
+              "99999999999", "1" * 5000, "+-1", "- 1", "٣"]
+    values += ["".join(rng.choice("0123456789+- \t\n.x") for _ in range(rng.randint(0, 5))) for _ in range(300)]
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.set_content("<body></body>")
+        theirs = page.evaluate("""values => values.map(v => { const d = document.createElement('div');
+            d.setAttribute('tabindex', v); return d.tabIndex; })""", values)
+    finally:
+        context.close()
+    for value, read in zip(values, theirs):
+        ours = tabindex_of(value)
+        assert (-1 if ours is None else ours) == read, repr(value[:40])
+
+
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_portal_links_lead_to_the_toggles_and_the_toolbar(demo, open_page, js):
     upstream, proxied = demo

@@ -123,6 +123,26 @@ def explicit_role(el) -> str:
     return ""
 
 
+# HTML's rules for parsing integers (https://html.spec.whatwg.org/#rules-for-parsing-integers): ASCII
+# whitespace, an optional sign, ASCII digits; whatever follows the digits is ignored ("2px" is 2, "1.5" is 1).
+_HTML_INTEGER = re.compile(r"[\t\n\f\r ]*([+-]?)0*([0-9]+)")
+_INT_RANGE = range(-2 ** 31, 2 ** 31)  # (a value past a 32-bit int is no value to Chromium: checked in the tests)
+
+
+def tabindex_of(value: str | None) -> int | None:
+    """The tab index a browser reads from a tabindex attribute's value; None where it reads none (the element
+    then keeps its default focus behaviour).  The skip link and the toolbar go first in the focus order
+    exactly when this is positive for some element of the page."""
+    match = _HTML_INTEGER.match(value) if value else None
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    if len(digits) > 10:  # (out of range; and int() refuses strings of over 4,300 digits)
+        return None
+    number = -int(digits) if sign == "-" else int(digits)
+    return number if number in _INT_RANGE else None
+
+
 def has_name(el) -> bool:
     return bool((el.get("aria-label") or "").strip() or (el.get("aria-labelledby") or "").strip()
                 or (el.get("title") or "").strip())

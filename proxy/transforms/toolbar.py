@@ -49,6 +49,7 @@ from ..document import Document
 from ..modes import CONTRAST_SCHEMES, ELDER_STEPS, PLAIN, Modes
 from ..pipeline import Page, proxy_asset_url, Stateless
 from .aria import ACCELERATOR as MEASURING
+from .aria import tabindex_of
 from .contrast import SCHEMES
 
 TOOLBAR_ID = "a11y-proxy-toolbar"
@@ -137,7 +138,7 @@ class Toolbar(Stateless):
         if has_toolbar(doc.root):
             return  # already there (a page rendered twice, or one that copies ours)
         attributes = focus_attributes(doc.root)
-        bar = build(page, ordered_focus=any(name == "tabindex" and _positive(value) for _, name, value in attributes))
+        bar = build(page, ordered_focus=any(name == "tabindex" and (tabindex_of(value) or 0) > 0 for _, name, value in attributes))
         _free_accesskeys([el for el, name, _ in attributes if name == "accesskey"], page)
         if settings.position == "bottom":
             bar.set("class", f"{CLASS} {CLASS}-bottom")
@@ -165,13 +166,6 @@ def _is_page(doc: Document) -> bool:
     if root.getroottree().docinfo.doctype:
         return True
     return head is not None and len(head) > 0 or _HAS_TITLE(root)
-
-
-def _positive(tabindex: str | None) -> bool:
-    try:
-        return tabindex is not None and int(tabindex.strip()) > 0
-    except ValueError:
-        return False
 
 
 def _free_accesskeys(elements: list, page: Page) -> None:
