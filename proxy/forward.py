@@ -64,7 +64,8 @@ class Route:
 
 def public_scheme(request: web.Request, settings: Settings) -> str:
     if settings.is_trusted(request.remote):
-        forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        # The last value: the one our trusted front wrote (one that appends keeps what the reader sent before it).
+        forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
         if forwarded in ("http", "https"):
             return forwarded
     return request.scheme
@@ -90,7 +91,7 @@ def public_host_header(request: web.Request, settings: Settings) -> Authority:
     is matched against public_hosts and, once matched, sent on as X-Forwarded-Host and used as the page's
     public origin.  Raises MalformedHost for anything else ('localhost:@evil.example', two Host fields)."""
     if settings.is_trusted(request.remote) and "X-Forwarded-Host" in request.headers:
-        value = request.headers["X-Forwarded-Host"].split(",")[0].strip()
+        value = request.headers["X-Forwarded-Host"].split(",")[-1].strip()  # (the front's own: see public_scheme)
     else:
         values = request.headers.getall("Host", [])
         value = values[0] if len(values) == 1 else ""  # none, or two that disagree about who we are

@@ -41,6 +41,7 @@ MODES = {
     "trad+elder": "/-/trad+elder/",
 }
 OLD_LABEL, NEW_LABEL = "网站工具栏", "新规则给出的工具栏"
+TRAD_HOST = "localhost"  # a public host whose pages are in Traditional (public_hosts: modes: trad)
 
 WRAPPER = """
 user root;
@@ -122,7 +123,9 @@ async def deployment(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     config = tmp_path / "site.yaml"
-    config.write_text(f"rules: rules\nrules_reload_seconds: {RELOAD_SECONDS}\nupstream_aliases: [www.shifan.gov.cn]\n",
+    # As deployed: nginx is trusted (its X-Forwarded-* count), and one public host serves Traditional by default.
+    config.write_text(f"rules: rules\nrules_reload_seconds: {RELOAD_SECONDS}\nupstream_aliases: [www.shifan.gov.cn]\n"
+                      f"trusted_proxies: [127.0.0.1/32]\npublic_hosts: [127.0.0.1, {{host: {TRAD_HOST}, modes: trad}}]\n",
                       encoding="utf-8")
     replicas = [Replica(tmp_path, free_port(), f"http://127.0.0.1:{portal_port}", config, f"replica-{i}")
                 for i in (1, 2)]
@@ -175,6 +178,22 @@ def looks_like(mode: str, page: str) -> bool:
         "trad+elder": trad and "a11y-proxy-elder" in page,
     }
     return signs[mode]
+
+
+async def test_a_reader_cannot_choose_the_host_a_cached_page_is_made_for(deployment):
+    """nginx keys its cache on the Host the reader used; the proxy picks modes by the (trusted) X-Forwarded-Host.
+    The shipped config sets that header itself, so a reader who sends one naming the Traditional host gets the
+    plain page, and the next plain reader too: not a Traditional page stored under the plain host."""
+    front, _, _ = deployment
+    port = front.rsplit(":", 1)[1]
+    async with client() as reader:
+        async with reader.get(front + "/", headers={"X-Forwarded-Host": f"{TRAD_HOST}:{port}"}) as response:
+            assert response.status == 200 and looks_like("plain", await response.text())
+        status, page, _ = await fetch(reader, front + "/")
+        assert status == 200 and looks_like("plain", page)
+        # The Traditional host itself still serves Traditional through nginx (else the above proves nothing).
+        async with reader.get(f"http://{TRAD_HOST}:{port}/") as response:
+            assert response.status == 200 and looks_like("trad", await response.text())
 
 
 async def test_replicas_behind_nginx(deployment):

@@ -441,12 +441,18 @@ async def test_trusted_forwarded_host_is_held_to_the_same_rules(serve, proxy):
     proxied = await proxy(upstream, trusted_proxies=(ipaddress.ip_network("127.0.0.0/8"),),
                           public_hosts=(PublicHost("a11y.example.gov.cn"),))
     port = port_of(proxied)
+    # A list: the last value is the front's own (a front that appends keeps the reader's value before it), as
+    # Werkzeug's ProxyFix reads these headers from the right.
     for value, status in ((b"a11y.example.gov.cn:@evil.example", 400), (b"localhost:80:80", 400),
-                          (b"evil.example", 421), (b"A11Y.example.gov.cn:443, evil.example", 200)):
+                          (b"evil.example", 421), (b"A11Y.example.gov.cn:443, evil.example", 421),
+                          (b"evil.example, A11Y.example.gov.cn:443", 200)):
         reply = await exchange(port, b"/headers", [(b"X-Forwarded-Host", value)], host=b"lb.internal")
         assert reply.status == status, value
     forwarded = {k.lower(): v for k, v in json.loads(reply.body)}
     assert forwarded["x-forwarded-host"] == "a11y.example.gov.cn:443"
+    for value, scheme in ((b"https, http", "http"), (b"http, https", "https")):  # the scheme: also the last value
+        reply = await exchange(port, b"/headers", [(b"X-Forwarded-Proto", value)], host=b"a11y.example.gov.cn")
+        assert {k.lower(): v for k, v in json.loads(reply.body)}["x-forwarded-proto"] == scheme, value
     # From an untrusted peer the same header is ignored: its Host decides.
     untrusted = await proxy(await serve(upstream_app([])), public_hosts=(PublicHost("a11y.example.gov.cn"),))
     reply = await exchange(port_of(untrusted), b"/", [(b"X-Forwarded-Host", b"a11y.example.gov.cn")],
