@@ -163,6 +163,12 @@ class Remembered:
     headers: object  # the upstream's response headers (a CIMultiDict; never with Set-Cookie)
     validators: dict[str, str]  # request headers that ask the upstream whether it changed
     url: str = ""  # the upstream URL asked for
+    # The request's values of the headers the response's Vary names: a 304 may only stand for the stored
+    # response on a request that matches them (RFC 9111 section 4.1), a mobile reader's page is not a desktop's.
+    varied: tuple[tuple[str, str], ...] = ()
+
+    def matches(self, headers) -> bool:
+        return all(",".join(headers.getall(name, ())) == value for name, value in self.varied)
 
 
 class Revalidations:

@@ -479,7 +479,7 @@ class Proxy:
         if not self.revalidations.may_have(url):  # (most requests: images, scripts, pages seen the first time)
             return None
         remembered = self.revalidations.get(cache_key(*self.revalidation_inputs(parts)))
-        if remembered is None or remembered.entry_key not in self.cache.entries:
+        if remembered is None or remembered.entry_key not in self.cache.entries or not remembered.matches(headers):
             return None
         headers.update(remembered.validators)
         return remembered
@@ -495,12 +495,13 @@ class Proxy:
         inputs = self.revalidation_inputs(parts)
         revalidation_key = cache_key(*inputs)
         validators = validators_of(upstream.headers)
-        if not keep or upstream.status != 200 or not validators or "Set-Cookie" in upstream.headers \
-                or "*" in upstream.headers.get("Vary", ""):
+        varied = varied_values(upstream.headers, parts[4])
+        if not keep or upstream.status != 200 or not validators or "Set-Cookie" in upstream.headers or varied is None:
             self.revalidations.drop(revalidation_key)
             return
         self.revalidations.put(revalidation_key, Remembered(entry_key, upstream.status, upstream.reason,
-                                                            CIMultiDict(upstream.headers), validators, inputs[1]))
+                                                            CIMultiDict(upstream.headers), validators, inputs[1],
+                                                            varied))
 
     def revalidated(self, request, route: Route, remembered: Remembered, upstream: aiohttp.ClientResponse,
                     links: UpstreamLinks, host_header: str, scheme: str, suffix: str, entry: Entry, out: bytes,
@@ -836,6 +837,16 @@ async def within_budget(executor, budget: float, work: Callable, *args):
     finally:
         watching = False
         timer.cancel()
+
+
+def varied_values(response_headers, request_headers) -> tuple[tuple[str, str], ...] | None:
+    """(name, the request's value) for each header the response's Vary names; None for Vary: * (no request
+    is known to match it)."""
+    names = dict.fromkeys(token.strip().lower() for value in response_headers.getall("Vary", ())
+                          for token in value.split(",") if token.strip())
+    if "*" in names:
+        return None
+    return tuple((name, ",".join(request_headers.getall(name, ()))) for name in names)
 
 
 async def _chunks(first: bytes, rest):

@@ -210,6 +210,36 @@ async def test_repeat_view_costs_a_304_and_a_hit(serve, proxy, http):
     assert "If-None-Match" not in seen[5]
 
 
+async def test_a_304_stands_only_for_requests_its_vary_matches(serve, proxy, http):
+    """The portal sends one page to phones and another to desktops (Vary: User-Agent): a phone's repeat view
+    must not be answered with the desktop rewrite the upstream's 304 (to a question the desktop's record asked)
+    would otherwise confirm.  Vary: * is never remembered."""
+    seen: list[dict] = []
+
+    async def page(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        vary = "*" if request.query.get("any") else "User-Agent"
+        headers = {"Last-Modified": "Mon, 07 Dec 2026 00:00:00 GMT", "Vary": vary, "Cache-Control": "no-cache"}
+        if request.headers.get("If-Modified-Since"):
+            return web.Response(status=304, headers=headers)
+        kind = "手机版" if "Mobile" in request.headers.get("User-Agent", "") else "电脑版"
+        return web.Response(text=PAGE.format(n=kind, filler="文"), content_type="text/html", headers=headers)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    proxied = await proxy(await serve(app))
+    url = proxied + "/-/trad/a.html"
+    desktop, _ = await fetch(http, url, **{"User-Agent": "Desktop"})
+    phone, _ = await fetch(http, url, **{"User-Agent": "Mobile Safari"})
+    assert "電腦版".encode() in desktop and "手機版".encode() in phone
+    assert "If-Modified-Since" not in seen[1]  # the desktop's record was not used for the phone
+    again, _ = await fetch(http, url, **{"User-Agent": "Mobile Safari"})  # the phone's own record: a 304
+    assert again == phone and seen[2].get("If-Modified-Since")
+    for _ in range(2):
+        await fetch(http, url + "?any=1", **{"User-Agent": "Desktop"})
+    assert "If-Modified-Since" not in seen[4]
+
+
 async def test_rewritten_pages_carry_no_last_modified(serve, proxy, http):
     async def page(request: web.Request) -> web.Response:
         if request.headers.get("If-Modified-Since"):
