@@ -394,6 +394,7 @@ class Proxy:
                     log.warning("%s: %d bytes of HTML already held for rewriting (limits.transform_memory_bytes); "
                                 "streamed untransformed", upstream_url, self.memory.held)
                     self.metrics.response("stream-memory")
+                    not_for_keeping(headers)
                 return await self.stream(request, upstream, headers, raw)
             return await self.rewrite(request, route, upstream, upstream_url, headers, kind, raw, limit, page_rules,
                                       host_header, scheme, suffix)
@@ -425,10 +426,13 @@ class Proxy:
         except PassThrough as reason:
             log.log(reason.level, "%s: %s; sent untransformed", upstream_url, reason)
             self.metrics.response(reason.outcome)
+            if reason.outcome == "passthrough-budget":
+                not_for_keeping(headers)
             return await self.stream(request, upstream, headers, raw)
         except Exception:  # a page we cannot rewrite still reaches the reader, exactly as sent
             log.exception("%s: transform failed; sent untransformed", upstream_url)
             self.metrics.response("passthrough-error")
+            not_for_keeping(headers)
             return await self.stream(request, upstream, headers, raw)
         if not hit:
             self.metrics.transform_seconds.observe(time.monotonic() - transform_started)
@@ -837,6 +841,15 @@ async def within_budget(executor, budget: float, work: Callable, *args):
     finally:
         watching = False
         timer.cancel()
+
+
+def not_for_keeping(headers: CIMultiDict) -> None:
+    """A page sent as the upstream sent it because of this moment (a busy minute's time or memory budget, a
+    failure of ours) where it is rewritten otherwise: no cache keeps it, and no validator of the upstream's
+    lets a later conditional request confirm it as the page at this URL."""
+    for name in ("ETag", "Last-Modified", "Cache-Control", "Expires"):
+        headers.popall(name, None)
+    headers["Cache-Control"] = "no-store"
 
 
 def varied_values(response_headers, request_headers) -> tuple[tuple[str, str], ...] | None:

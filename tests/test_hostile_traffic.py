@@ -29,6 +29,10 @@ def upstream_app(seen: list) -> web.Application:
         seen.append((request.method, request.path))
         return web.Response(text=PAGE, content_type="text/html")
 
+    async def cacheable(request: web.Request) -> web.Response:
+        return web.Response(text=PAGE, content_type="text/html", headers={
+            "ETag": '"p1"', "Last-Modified": "Mon, 07 Dec 2026 00:00:00 GMT", "Cache-Control": "public, max-age=600"})
+
     async def fragment(request: web.Request) -> web.Response:
         return web.Response(text=FRAGMENT, content_type="text/html")
 
@@ -65,6 +69,7 @@ def upstream_app(seen: list) -> web.Application:
 
     app.router.add_get("/", page)
     app.router.add_get("/a.html", page)
+    app.router.add_get("/cacheable.html", cacheable)
     app.router.add_get("/list.html", fragment)
     app.router.add_get("/big.bin", big)
     app.router.add_get("/export", export)
@@ -290,6 +295,9 @@ async def test_page_over_the_time_budget_goes_out_as_sent(site, proxy, http, cap
     assert any("timeouts.transform" in r.getMessage() for r in caplog.records)
     async with http.get(proxied + "/-/metrics") as response:
         assert 'a11y_proxy_responses_total{outcome="passthrough-budget"} 1.0' in await response.text()
+    # Untransformed for this moment's sake: no cache keeps it, and no upstream validator confirms it later.
+    async with http.get(proxied + "/-/trad/cacheable.html") as response:
+        assert await response.text() == PAGE and not_for_keeping(response.headers)
 
 
 async def test_memory_budget_streams_pages_untransformed_when_full(site, proxy, http):
@@ -301,6 +309,30 @@ async def test_memory_budget_streams_pages_untransformed_when_full(site, proxy, 
         text = await response.text()
     assert 'a11y_proxy_responses_total{outcome="stream-memory"} 1.0' in text
     assert "a11y_proxy_transform_bytes_held 0.0" in text  # everything taken was given back
+    async with http.get(proxied + "/cacheable.html") as response:
+        assert await response.text() == PAGE and not_for_keeping(response.headers)
+
+
+async def test_a_transform_that_fails_sends_the_page_as_sent(site, proxy, http, monkeypatch, caplog):
+    from proxy.pipeline import Pipeline
+
+    def broken(self, html, page):
+        raise RuntimeError("a bug of ours")
+
+    upstream, _ = site
+    proxied = await proxy(upstream)
+    monkeypatch.setattr(Pipeline, "render", broken)
+    with caplog.at_level(logging.ERROR, logger="proxy.forward"):
+        async with http.get(proxied + "/-/trad/cacheable.html") as response:
+            assert response.status == 200 and await response.text() == PAGE
+            assert not_for_keeping(response.headers)
+    assert any("transform failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    async with http.get(proxied + "/-/metrics") as response:
+        assert 'a11y_proxy_responses_total{outcome="passthrough-error"} 1.0' in await response.text()
+
+
+def not_for_keeping(headers) -> bool:
+    return headers.get("Cache-Control") == "no-store" and "ETag" not in headers and "Last-Modified" not in headers
 
 
 # --- request heads, odd paths, logs ------------------------------------------------------------------------
