@@ -139,6 +139,12 @@ REVALIDATION_INPUTS = web.RequestKey("revalidation_inputs", tuple)
 _NOT_FROM_304 = {"content-length", "content-encoding", "content-type", "transfer-encoding", "content-range"}
 
 
+# What a rewritten body's response never carries from the upstream's: its length, coding and digests, byte
+# ranges, and the date validator (a cache revalidating by date would get the upstream's 304 and keep a page
+# rewritten under other rules or settings; the weak, per-variant ETag is the validator of a rewritten body).
+_NOT_WITH_A_REWRITE = ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges", "Last-Modified")
+
+
 class PassThrough(Exception):
     """This body goes out as the upstream sent it: why, the metric outcome, and the log level it deserves."""
 
@@ -343,17 +349,18 @@ class Proxy:
 
         kind = self.decide(request, upstream, route, upstream_url)
         if kind is None:
-            if _is_html_type(upstream.headers.get("Content-Type", "")) and upstream.status not in (206, 304):
+            content_type = upstream.headers.get("Content-Type", "")
+            if request.method == "HEAD" and _is_html_type(content_type) and upstream.status not in (206, 304):
                 # HEAD of a page: describe what GET would send (UTF-8, our ETag, length unknown, same Vary).
-                if request.method == "HEAD":
-                    headers.popall("Content-Length", None)
-                    headers.popall("Content-Encoding", None)
-                    headers["Content-Type"] = "text/html; charset=utf-8"
-                    if "ETag" in headers:
-                        headers["ETag"] = transformed_etag(headers["ETag"], suffix)
-                    add_vary(headers, *self.page_vary(route))
-                elif route.from_cookie_or_host:
-                    add_vary(headers, "Cookie")
+                for name in _NOT_WITH_A_REWRITE:
+                    headers.popall(name, None)
+                headers["Content-Type"] = "text/html; charset=utf-8"
+                if "ETag" in headers:
+                    headers["ETag"] = transformed_etag(headers["ETag"], suffix)
+                add_vary(headers, *self.page_vary(route))
+            elif route.from_cookie_or_host and self.rewritten_in_some_mode(content_type, upstream_url):
+                # Sent as it is in these modes, rewritten in others the cookie (or another host) may choose.
+                add_vary(headers, "Cookie")
             self.metrics.response("stream")
             return await self.stream(request, upstream, headers, b"")
         # (not needed for what streams through: most requests; looked up already by simplify_search, usually)
@@ -446,9 +453,7 @@ class Proxy:
     def send_rewritten(self, request, route: Route, status: int, reason: str, upstream_headers, headers: CIMultiDict,
                        entry: Entry, out: bytes, used: str, suffix: str) -> web.Response:
         """8. respond with a rewritten body (fresh or from the cache: the same headers either way)."""
-        # Last-Modified goes: a cache revalidating by date would get the upstream's 304 and keep a page rewritten
-        # under other rules or settings; the weak, per-variant ETag is the validator of a rewritten body.
-        for name in ("Content-Encoding", "Content-Length", "Content-MD5", "Digest", "Accept-Ranges", "Last-Modified"):
+        for name in _NOT_WITH_A_REWRITE:
             headers.popall(name, None)
         media = {"html": "text/html", "sniff": "text/html", "css": "text/css"}.get(entry.kind) or \
             upstream_headers.get("Content-Type", "application/json").split(";")[0]
@@ -594,6 +599,14 @@ class Proxy:
         if kind == "css":
             return linked_stylesheet(text, page)
         return self.pipeline.render(text, page)
+
+    def rewritten_in_some_mode(self, content_type: str, upstream_url: URL) -> bool:
+        """Whether a response of this type at this URL is rewritten in some mode: pages (in every mode),
+        stylesheets (elder, contrast), JSON on the rules' trad.json paths (Traditional)."""
+        media = content_type.split(";")[0].strip().lower()
+        if _is_html_type(media) or media == "text/css":
+            return True
+        return _is_json_type(media) and path_matches(upstream_url.path, self.page_rules(upstream_url).trad.json)
 
     def decide(self, request: web.Request, upstream: aiohttp.ClientResponse, route: Route,
                upstream_url: URL) -> str | None:

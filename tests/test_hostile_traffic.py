@@ -376,18 +376,43 @@ async def test_get_head_and_304_of_a_page_vary_alike(serve, proxy, http):
     async def page(request):
         if request.headers.get("If-None-Match") == '"v1"':
             return web.Response(status=304, headers={"ETag": '"v1"'})
-        return web.Response(text=PAGE, content_type="text/html", headers={"ETag": '"v1"'})
+        return web.Response(text=PAGE, content_type="text/html", headers={
+            "ETag": '"v1"', "Last-Modified": "Mon, 07 Dec 2026 00:00:00 GMT", "Accept-Ranges": "bytes"})
 
     app = web.Application()
     app.router.add_route("*", "/p.html", page)
     proxied = await proxy(await serve(app))
-    async with http.get(proxied + "/p.html") as response:
-        vary, etag = response.headers["Vary"], response.headers["ETag"]
-    async with http.head(proxied + "/p.html") as response:
-        assert response.headers["Vary"] == vary and response.headers["ETag"] == etag
+    described = ("Vary", "ETag", "Last-Modified", "Accept-Ranges", "Content-Type", "Content-Encoding")
+    for path in ("/p.html", "/-/trad/p.html"):
+        async with http.get(proxied + path) as response:
+            got = {name: response.headers.get(name) for name in described}
+        async with http.head(proxied + path) as response:  # HEAD describes exactly what GET sends
+            assert {name: response.headers.get(name) for name in described} == got, path
+    vary, etag = got["Vary"], got["ETag"]
+    proxied = proxied + "/-/trad"
     async with http.get(proxied + "/p.html", headers={"If-None-Match": etag}) as response:
         assert response.status == 304
         assert response.headers["Vary"] == vary and response.headers["ETag"] == etag
+
+
+async def test_what_the_mode_cookie_may_rewrite_varies_on_it(serve, proxy, http):
+    """Without a mode prefix the cookie chooses the modes: a stylesheet (elder, contrast) or the rules' trad.json
+    data (Traditional) sent as it is to this reader is rewritten for another, so caches must key on Cookie;
+    what no mode rewrites (an image, other JSON) need not."""
+    from tests.conftest import ROOT
+
+    async def static(request):
+        name = request.match_info["name"]
+        kind = {"css": "text/css", "json": "application/json", "png": "image/png"}[name.rsplit(".", 1)[1]]
+        return web.Response(body=b"{}" if kind.endswith("json") else b"body { font-size: 12px }", content_type=kind)
+
+    app = web.Application()
+    app.router.add_get("/{name:.*}", static)
+    proxied = await proxy(await serve(app), rules_dir=ROOT / "rules", upstream_aliases=("www.shifan.gov.cn",))
+    for path, varies in (("/a.css", True), ("/api/list.json", True), ("/other.json", False), ("/logo.png", False)):
+        async with http.get(proxied + path) as response:
+            assert response.status == 200
+            assert ("Cookie" in response.headers.get("Vary", "")) is varies, path
 
 
 async def test_reader_cancelling_a_download_logs_no_error(site, proxy, caplog):
