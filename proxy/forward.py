@@ -302,6 +302,14 @@ class Proxy:
                     for name in remembered.validators:
                         headers.popall(name, None)
                     upstream = await self.ask_upstream(request.method, upstream_url, headers, body)
+            if upstream.status == 206 and request.method == "GET" and body is None \
+                    and self.kind_of(upstream, route, upstream_url) not in (None, "sniff"):
+                # Bytes of the page as the portal has it are no range of the page we send at this URL
+                # (RFC 9110 section 14.2 lets a server ignore Range): the whole page, rewritten, instead.
+                upstream.release()
+                for name in ("Range", "If-Range"):
+                    headers.popall(name, None)
+                upstream = await self.ask_upstream(request.method, upstream_url, headers, body)
         except ClientTooSlow:
             return self.client_too_slow(request, route)
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
@@ -614,6 +622,10 @@ class Proxy:
         mode, None to stream through."""
         if request.method == "HEAD" or upstream.status in (204, 206, 304) or upstream.status < 200:
             return None
+        return self.kind_of(upstream, route, upstream_url)
+
+    def kind_of(self, upstream: aiohttp.ClientResponse, route: Route, upstream_url: URL) -> str | None:
+        """What decide() makes of a response with a body, by its type and URL."""
         content_type = upstream.headers.get("Content-Type", "")
         if _is_html_type(content_type):
             return "html"

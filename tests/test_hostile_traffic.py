@@ -415,6 +415,31 @@ async def test_what_the_mode_cookie_may_rewrite_varies_on_it(serve, proxy, http)
             assert ("Cookie" in response.headers.get("Vary", "")) is varies, path
 
 
+async def test_a_range_of_a_rewritten_page_is_the_whole_page(serve, proxy, http):
+    """A Range request for a page the proxy rewrites gets the whole rewritten page (200): bytes of the page as
+    the portal has it are no range of what this URL sends.  Ranges of what passes through stay ranges."""
+    body = PAGE.encode()
+
+    async def resource(request):
+        kind = "text/html" if request.path.endswith(".html") else "application/pdf"
+        asked = request.headers.get("Range")
+        if asked:
+            start, end = (int(n) for n in asked.split("=")[1].split("-"))
+            return web.Response(status=206, body=body[start:end + 1], content_type=kind,
+                                headers={"Content-Range": f"bytes {start}-{end}/{len(body)}", "ETag": '"r1"'})
+        return web.Response(body=body, content_type=kind, headers={"ETag": '"r1"'})
+
+    app = web.Application()
+    app.router.add_get("/{name}", resource)
+    proxied = await proxy(await serve(app))
+    async with http.get(proxied + "/-/trad/p.html") as response:
+        whole = await response.read()
+    async with http.get(proxied + "/-/trad/p.html", headers={"Range": "bytes=0-99", "If-Range": '"r1"'}) as response:
+        assert response.status == 200 and "Content-Range" not in response.headers and await response.read() == whole
+    async with http.get(proxied + "/-/trad/file.pdf", headers={"Range": "bytes=0-99"}) as response:
+        assert response.status == 206 and await response.read() == body[:100]
+
+
 async def test_reader_cancelling_a_download_logs_no_error(site, proxy, caplog):
     upstream, _ = site
     proxied = await proxy(upstream)
