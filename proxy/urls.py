@@ -182,6 +182,9 @@ class Authority(str):
 _MALFORMED_URL = (ValueError, IndexError, UnicodeError)
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 class UpstreamLinks:
     """Rewrites URLs that point at the upstream so the reader stays on the proxy.
 
@@ -218,11 +221,11 @@ class UpstreamLinks:
         return None
 
     def _is_upstream(self, url: URL) -> bool:
+        """Whether an absolute URL names the upstream (or an alias): 'host' entries are the host on its scheme's
+        default port, 'host:port' entries that port; 'http://host:80/' is 'http://host/' (and so matches both)."""
         host = (url.host or "").lower()
-        if url.explicit_port:
-            host_port = f"{host}:{url.port}"
-            return host_port in self.hosts
-        return host in self.hosts
+        default = url.explicit_port is None or url.port == _DEFAULT_PORTS.get(url.scheme)
+        return (default and host in self.hosts) or f"{host}:{url.port}" in self.hosts
 
     def rewrite_location(self, value: str, request_url: URL) -> str:
         """A Location/Content-Location header: resolve against the upstream request, then rewrite."""

@@ -382,6 +382,25 @@ async def test_redirect_headers_rewritten_and_third_party_kept(site, http):
         assert response.headers["Location"] == "https://www.gov.cn/"
 
 
+def test_the_upstream_is_known_whichever_way_its_default_port_is_written():
+    from yarl import URL
+
+    from proxy.urls import UpstreamLinks
+
+    here = URL("http://portal.gov.cn/a")
+    for hosts in ({"portal.gov.cn"}, {"portal.gov.cn:80"}):  # the upstream configured without and with ':80'
+        links = UpstreamLinks(hosts, "/-/trad")
+        for value in ("http://portal.gov.cn/x", "http://portal.gov.cn:80/x", "//portal.gov.cn:80/x", "HTTP://Portal.gov.cn/x"):
+            assert links.rewrite_location(value, here) == "/-/trad/x", (hosts, value)
+            assert links.rewrite(value, navigational=True) == "/-/trad/x", (hosts, value)
+        for value in ("http://portal.gov.cn:8080/x", "http://portal.gov.cn.evil/x", "http://evil/portal.gov.cn:80/"):
+            assert links.rewrite_location(value, here) == value, (hosts, value)
+    links = UpstreamLinks({"portal.gov.cn"}, "")
+    assert links.rewrite_location("https://portal.gov.cn:443/x", here) == "/x"
+    assert links.rewrite_location("https://portal.gov.cn:80/x", here) == "https://portal.gov.cn:80/x"
+    assert UpstreamLinks({"portal.gov.cn:8080"}, "").rewrite("http://portal.gov.cn:8080/x", True) == "/x"
+
+
 async def test_links_rewritten_and_prefix_kept(site, http):
     upstream, proxied = site
     plain = {"Accept-Encoding": "identity"}
