@@ -79,10 +79,10 @@ def scale_font_size(value: list, scale: Scale) -> list:
         return value
     token = significant[0]
     new: str | None = None
+    if token.type in ("number", "dimension", "percentage") and token.value == 0:
+        return value  # zero in any unit hides text on purpose (an icon's label, the inline-block gap trick)
     if token.type == "dimension" and token.lower_unit in _ABSOLUTE_UNITS:
         new = f"{_fmt(scale.px(token.value * _ABSOLUTE_UNITS[token.lower_unit]))}px"
-    elif token.type == "number" and token.value == 0:
-        return value
     elif token.type == "ident" and token.lower_value in _KEYWORD_PX:
         new = f"{_fmt(scale.px(_KEYWORD_PX[token.lower_value]))}px"
     elif (token.type == "dimension" and token.lower_unit in _RELATIVE_UNITS) or token.type == "percentage" or (
@@ -164,12 +164,17 @@ def _rewrite_chunk(chunk: list, scale: Scale, replaced: bool) -> list:
         return head + scale_font_size(value, scale)
     if name == "font":
         return head + scale_font_shorthand(value, scale)
-    if name in ("height", "max-height") and not replaced and _is_fixed_length(value):
+    if name in _FIXED_HEIGHTS and not replaced and _is_fixed_length(value):
         # A fixed box would clip the enlarged text: let it grow (min-height keeps the original size).
-        if name == "height":
-            return chunk[:name_index] + _tokens("min-height") + chunk[name_index + 1:]
+        if not name.startswith("max-"):
+            return chunk[:name_index] + _tokens("min-" + name) + chunk[name_index + 1:]
         return head + _tokens("none")
     return chunk
+
+
+# The properties that fix a box's height (the logical ones are the same in horizontal text): height becomes
+# min-height, block-size min-block-size, and the maximums are lifted.
+_FIXED_HEIGHTS = ("height", "max-height", "block-size", "max-block-size")
 
 
 # One line that hides what does not fit (a list title beside its floated date): enlarged, the line no longer
@@ -242,8 +247,37 @@ def _unpinned(text: str) -> str:
 def _is_fixed_length(value: list) -> bool:
     significant = [t for t in value if not _is_space(t)]
     _split_important(significant)
-    return len(significant) == 1 and significant[0].type == "dimension" and \
-        significant[0].lower_unit in _FIXED_HEIGHT_UNITS and significant[0].value > 0
+    if len(significant) != 1:
+        return False
+    token = significant[0]
+    if token.type == "function" and token.lower_name in _MATH_FUNCTIONS:
+        return _fixed_math(token.arguments) is True
+    return token.type == "dimension" and token.lower_unit in _FIXED_HEIGHT_UNITS and token.value > 0
+
+
+# calc(3em + 10px), min(), max(), clamp(): fixed when made of fixed lengths alone (a percentage, a viewport unit
+# or a var() in it is layout's, or unknown).
+_MATH_FUNCTIONS = {"calc", "-webkit-calc", "-moz-calc", "min", "max", "clamp"}
+
+
+def _fixed_math(tokens: list) -> bool | None:
+    """True if the arguments hold fixed lengths (one positive at least), numbers and operators only; False if
+    something else; None if no positive fixed length (calc(0px) hides the box as height:0 does)."""
+    positive = None
+    for token in tokens:
+        if _is_space(token) or token.type == "number" or (
+                token.type == "literal" and token.value in ("+", "-", "*", "/", ",")):
+            continue
+        if token.type == "dimension" and token.lower_unit in _FIXED_HEIGHT_UNITS:
+            positive = positive or (token.value > 0 or None)
+        elif token.type == "() block" or (token.type == "function" and token.lower_name in _MATH_FUNCTIONS):
+            inner = _fixed_math(token.content if token.type == "() block" else token.arguments)
+            if inner is False:
+                return False
+            positive = positive or inner
+        else:
+            return False
+    return positive
 
 
 def rewrite_style_attribute(text: str, scale: Scale, tag: str) -> str:
@@ -305,7 +339,7 @@ def _rewrite_plain_declaration(chunk: str, scale: Scale, replaced: bool) -> str 
     if parts is None:
         return None
     name = parts.group(2).lower()
-    if name not in ("font-size", "height", "max-height"):
+    if name != "font-size" and name not in _FIXED_HEIGHTS:
         return None
     size = _PLAIN_SIZE.fullmatch(parts.group(4))
     if size is None:
@@ -315,9 +349,11 @@ def _rewrite_plain_declaration(chunk: str, scale: Scale, replaced: bool) -> str 
     if name != "font-size":  # a fixed height: one positive absolute length
         if replaced or number is None or unit not in _FIXED_HEIGHT_UNITS or not float(number) > 0:
             return chunk
-        if name == "height":
-            return parts.group(1) + "min-height" + chunk[parts.end(2):]
+        if not name.startswith("max-"):
+            return parts.group(1) + "min-" + name + chunk[parts.end(2):]
         return parts.group(1) + parts.group(2) + parts.group(3) + "none"
+    if number is not None and float(number) == 0:
+        return chunk  # zero in any unit: as scale_font_size
     if number is not None and unit in _ABSOLUTE_UNITS:
         new = f"{_fmt(scale.px(float(number) * _ABSOLUTE_UNITS[unit]))}px"
     elif ident is not None and ident.lower() in _KEYWORD_PX:
@@ -478,7 +514,7 @@ _STRUCTURE = re.compile(r"/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\
 _SKIPPED = r"/\*.*?(?:\*/|\Z)|/(?!\*)|\"(?:\\.|[^\"\\\n])*+\"?|'(?:\\.|[^'\\\n])*+'?"
 _TO_BRACE_OR_SEMICOLON = re.compile(rf"(?:[^{{}};/\"']++|{_SKIPPED})*+", re.S)
 _TO_BRACE = re.compile(rf"(?:[^{{}}/\"']++|{_SKIPPED})*+", re.S)
-_INTERESTING = re.compile(r"(?<![\w-])(font-size|font|height|max-height)\s*:", re.I)
+_INTERESTING = re.compile(r"(?<![\w-])(font-size|font|height|max-height|block-size|max-block-size)\s*:", re.I)
 _REPLACED_SELECTOR = re.compile(r"(^|[\s>+~,(])(" + "|".join(_REPLACED) + r")\b")
 _COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
 _SELECTOR_COMMA = re.compile(r",(?![^()\[\]]*[)\]])")  # (not inside :is(...) or [...])

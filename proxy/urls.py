@@ -211,11 +211,10 @@ class UpstreamLinks:
                 return None
             if not upstream:
                 return None
-            local = url.raw_path_qs or "/"
-            if url.raw_fragment:
-                local += "#" + url.raw_fragment
+            local = url.raw_path or "/"
             # 'http://upstream//x' is a link to the upstream; '//x' would be one to the host x.
-            return same_origin_path(with_prefix(local, self.prefix) if navigational else local)
+            local = same_origin_path(with_prefix(local, self.prefix) if navigational else local)
+            return local + _query_as_written(text)
         if navigational and self.prefix and text.startswith("/") and not text.startswith(PROXY_ROOT):
             return self.prefix + text
         return None
@@ -253,4 +252,18 @@ class UpstreamLinks:
         return value[:match.start(2)] + new + value[match.end(2):] if new != target else value
 
 
+def _query_as_written(url: str) -> str:
+    """An absolute URL's query and fragment ('?...#...', or ''), as the relative '/s?q=...' is kept: yarl would
+    encode a non-ASCII query in UTF-8, where a browser uses the page's charset (the links transform encodes it so
+    for a legacy page), and turn a malformed escape ('%zz') into another ('%25zz').  Tabs and newlines are dropped
+    and ASCII that is no URL character encoded, as browsers do (so it is safe in an unquoted CSS url())."""
+    start = _QUERY_OR_FRAGMENT.search(url)
+    if start is None:
+        return ""
+    rest = _TAB_OR_NEWLINE.sub("", url[start.start():])
+    return _NOT_URL_ASCII.sub(lambda match: f"%{ord(match.group(0)):02X}", rest)
+
+
+_QUERY_OR_FRAGMENT = re.compile("[?#]")
+_NOT_URL_ASCII = re.compile("[^" + re.escape("".join(sorted(_URI_CHARS | {"%"}))) + "\x80-\U0010ffff]")
 _REFRESH_URL = re.compile(r"""(url\s*=\s*['"]?)([^'"\s;]+)""", re.I)

@@ -38,9 +38,45 @@ SCALE = Scale.for_step(150)
     ("max-height:100px", "max-height:none"),
     ("height:auto", "height:auto"),
     ("*zoom:1;font-size:12px", "*zoom:1;font-size:24px"),
+    # A zero size hides text on purpose (an icon's label, the gap between inline blocks), whatever its unit.
+    ("font-size:0", "font-size:0"),
+    ("font-size:0px", "font-size:0px"),
+    ("font-size:0em", "font-size:0em"),
+    ("font-size:0rem", "font-size:0rem"),
+    ("font-size:0PT !important", "font-size:0PT !important"),
+    ("font-size:0%", "font-size:0%"),
+    ("font-size:0.0px;color:red", "font-size:0.0px;color:red"),
+    ("font:0px/0 a", "font:0px/0 a"),
+    # Fixed heights in calc() and its kin, and in logical properties, grow as height does.
+    ("height:calc(3em + 10px)", "min-height:calc(3em + 10px)"),
+    ("height:-webkit-calc((1em + 2px) * 2)", "min-height:-webkit-calc((1em + 2px) * 2)"),
+    ("height:min(3em, 40px)", "min-height:min(3em, 40px)"),
+    ("height:clamp(20px, 2em, 3rem)", "min-height:clamp(20px, 2em, 3rem)"),
+    ("max-height:max(2em, 30px)", "max-height:none"),
+    ("height:calc(100% - 10px)", "height:calc(100% - 10px)"),  # layout's, as is a percentage alone
+    ("height:calc(10vh + 1em)", "height:calc(10vh + 1em)"),
+    ("height:calc(var(--h) + 1px)", "height:calc(var(--h) + 1px)"),  # unknown
+    ("height:calc(0px)", "height:calc(0px)"),  # a box hidden at no height, as height:0
+    ("block-size:30px", "min-block-size:30px"),
+    ("BLOCK-SIZE: 2em", "min-block-size: 2em"),
+    ("block-size:calc(1em + 4px)", "min-block-size:calc(1em + 4px)"),
+    ("max-block-size:40px", "max-block-size:none"),
+    ("block-size:0", "block-size:0"),
+    ("min-block-size:30px", "min-block-size:30px"),
 ])
 def test_declarations(declaration, expected):
     assert rewrite_style_attribute(declaration, SCALE, "div") == expected
+
+
+def test_stylesheet_keeps_zero_sizes_and_relaxes_every_fixed_height():
+    # Fast path and tinycss2 (a comment sends the block through tinycss2 whole) agree.
+    for comment in ("", "/**/"):
+        out = rewrite_stylesheet(f".nav{{font-size:0px{comment}}} .nav li{{display:inline-block;font-size:14px}}"
+                                 f" .ico span{{font-size:0em}} .a{{height:calc(2em + 6px);overflow:hidden{comment}}}"
+                                 f" .b{{{comment}block-size:30px;max-block-size:3em}} img{{block-size:30px}}", SCALE)
+        assert out == (f".nav{{font-size:0px{comment}}} .nav li{{display:inline-block;font-size:24px}}"
+                       f" .ico span{{font-size:0em}} .a{{min-height:calc(2em + 6px);overflow:hidden{comment}}}"
+                       f" .b{{{comment}min-block-size:30px;max-block-size:none}} img{{block-size:30px}}")
 
 
 def test_steps_scale_differently():
@@ -230,6 +266,9 @@ def test_floating_names_are_found_as_by_the_pattern_without_lookahead():
     "max-height : 3em ;color:red", "font:12px/1 a", "x:1;font-size:9pt;y:2", "background:url(a.png)", "a:b;;c:d",
     "FONT-SIZE:12PX", "white-space:nowrap;overflow:hidden", "width:100px;line-height:20px;height:20px",
     "color:red\r\nfont-size:12px", "", ";", "font-size:/**/12px", "font\\-size:12px",
+    "font-size:0px", "font-size:0EM !important", "font-size:-0%;x:1", "font-size:.0pt", "font-size:0",
+    "block-size:30px", "Max-Block-Size : 3em ;color:red", "block-size:10%", "block-size:0px",
+    "height:calc(2em + 4px)", "max-height:min(3em, 40px)", "block-size:clamp(1em, 20px, 2em)",
 ])
 def test_style_attributes_rewritten_declaration_by_declaration_as_through_tinycss2(text):
     """A declaration list no size or height declaration of which is written plainly comes back as it was (the

@@ -4,7 +4,7 @@ run into other text, cuts it off, or pulls a form's controls apart (issue 16).
 A fixture portal (tests/fixtures/elder_layout: a header link row pinned beside a floated menu, a menu of fixed-width
 one-line items, a search field and button in a fixed-width cell, fields and buttons sized in one rule, floated dates beside one-line titles in a
 fixed-width list, a fixed-height title bar, a footer link row laid over its heading, a link row one line high in
-em above a heading) and the demo portal's home
+em above a heading, boxes of fixed height in calc() and in block-size) and the demo portal's home
 page, each upstream and through the proxy at 125/150/175/200 %.  Overlapping text and clipped text are counted
 with tools/text_overlap.js, as tools/audit_modes.py counts them on the corpus.
 """

@@ -381,6 +381,21 @@ def test_empty_links_buttons_fields_and_frames_get_names():
     assert name["wx"] == "天气预报" and name["plain"] == "访问统计（无内容）"
 
 
+def test_only_fields_for_words_are_a_search_forms_keywords():
+    # A search form's drop-down list of columns, its date and its choices are named as anywhere else.
+    html = """<html><body><form action="/search.jsp"><select id="channel" name="channel"><option>全部</option>
+    <option>政策文件</option></select><select id="stype" name="searchType"><option>标题</option></select>
+    <input type="date" id="from" name="startDate"><p><input type="radio" id="all" name="r"></p>
+    <label>范围 <select id="labelled" name="scope"><option>全站</option></select></label><p><input type="number" id="n"></p>
+    <input id="q" name="q"><input type="txt" id="odd" name="w"><textarea id="t" name="x"></textarea></form>
+    <div class="search-box"><select id="outside" class="search-select"><option>全部</option></select></div>
+    </body></html>"""
+    doc, _ = repair(html, only=(Names,))
+    name = {el.get("id"): el.get("aria-label") for el in doc.root.iter("input", "select", "textarea")}
+    assert name == {"channel": "请选择", "stype": "请选择", "labelled": None, "from": "日期", "all": "选择",
+                    "n": "输入", "q": "搜索关键词", "odd": "搜索关键词", "t": "搜索关键词", "outside": "请选择"}
+
+
 def test_same_named_fields_get_their_rows_context():
     html = """<html><body><table><tr><td><strong>王老师</strong></td><td><span>投票</span><input type="checkbox"
     title="投票"></td></tr><tr><td><strong>李老师</strong></td><td><span>投票</span><input type="checkbox"

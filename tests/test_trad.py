@@ -190,6 +190,23 @@ def test_option_without_value_keeps_submitting_original():
     assert '<option value="北京">北京</option>' in out and '<option value="2">錫山</option>' in out
 
 
+def test_option_value_is_its_text_as_the_browser_submits_it():
+    """HTML's option value: the text, ASCII whitespace stripped and collapsed (not a no-break space), inline elements'
+    text included, comments not."""
+    out = render("<select name='area'><option>\n      北京市\n    </option><option>\t全部  地区\r\n</option>"
+                 "<option>河北<span>省 石家庄</span><!--旧--></option><option>\u00a0天津 </option></select>")
+    assert '<option value="北京市">\n      北京市\n    </option>' in out
+    assert '<option value="全部 地区">\t全部  地區\n</option>' in out
+    assert '<option value="河北省 石家庄">河北<span>省 石家莊</span><!--旧--></option>' in out
+    assert '<option value="\u00a0天津">\u00a0天津 </option>' in out
+
+
+def test_option_with_a_script_is_left_as_it_is():
+    # What the script writes is part of the option's text, and of what it submits: the server cannot know it.
+    out = render("<select name='c'><option>河北<script>document.write('省')</script></option></select>")
+    assert "<option data-a11y-skip-trad=\"\">河北<script>document.write('省')</script></option>" in out
+
+
 def test_batched_into_few_opencc_calls(monkeypatch):
     from proxy import convert
     calls = []

@@ -19,6 +19,7 @@ import statistics
 import time
 
 import pytest
+from aiohttp import web
 
 from proxy.demo.portal import create_portal_app
 from proxy.transforms import trad
@@ -295,6 +296,55 @@ def test_time_from_a_write_to_its_conversion(context, demo):
           f"({len(times)} writes); a text converted before: {cached[1]:.1f} ms, no request")
     assert cached[2] == "第0條：關於頭髮護理的通知"
     assert median < 250
+
+
+def options_portal(received: list[str]) -> web.Application:
+    """A form whose options have no value and are written over several lines, as templates indent them: what
+    each submission brought is appended to received, as the query string came."""
+    form = ("<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>选项</title></head><body>"
+            "<form action='/submit'><select name='area' id='area'><option>\n      北京市\n    </option>"
+            "<option>\t全部  地区\r\n</option><option> 河北<span>省 </span><script>document.write('石家庄')</script>"
+            "</option></select><input type='submit' id='go' value='提交'></form><p>正文内容</p></body></html>")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=form, content_type="text/html", charset="utf-8")
+
+    async def submit(request: web.Request) -> web.Response:
+        received.append(request.raw_path.partition("?")[2])
+        return web.Response(text="ok", content_type="text/html", charset="utf-8")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/submit", submit)
+    return app
+
+
+def test_options_without_value_submit_what_they_did_upstream(servers, context):
+    """An option without value submits its text, ASCII whitespace stripped and collapsed: the value written for it
+    in trad mode is that, not the source's line breaks and indentation."""
+    received: list[str] = []
+    upstream = servers.serve(options_portal(received))
+    proxied = servers.proxy(upstream)
+    page = context.new_page()
+    try:
+        submitted = {}
+        for where, url in (("upstream", upstream + "/"), ("proxied", proxied + "/-/trad/")):
+            values = []
+            for index in range(3):
+                page.goto(url, wait_until="load")
+                page.select_option("#area", index=index)
+                with page.expect_navigation():
+                    page.click("#go")
+                values.append(received[-1])
+            submitted[where] = values
+            if where == "proxied":  # (the page was converted: the options show Traditional text)
+                page.go_back()
+                assert page.inner_text("#area").split("\n")[1].strip() == "全部 地區"
+    finally:
+        page.close()
+    assert submitted["upstream"][:2] == ["area=%E5%8C%97%E4%BA%AC%E5%B8%82",  # 北京市, 全部 地区
+                                         "area=%E5%85%A8%E9%83%A8+%E5%9C%B0%E5%8C%BA"]
+    assert submitted["proxied"] == submitted["upstream"]
 
 
 @pytest.fixture(scope="module")

@@ -109,6 +109,10 @@ _SEARCH = re.compile(r"搜索|检索|查询|search|sousuo|query")  # (matched by
 _CONTROLS = ("input", "select", "textarea")
 _VISIBLE_SOURCES = ("text after it", "text before it", "the cell before it")
 _NO_NAME_INPUTS = frozenset({"hidden", "submit", "reset", "button", "image"})
+# Fields that take no typed words, so are never a search's keywords, even in a search form (its drop-down list of
+# columns, a date range).  Any other input is a text field, as browsers show an unknown type.
+_NOT_WORDS = frozenset({"select", "checkbox", "radio", "password", "email", "tel", "number", "url", "date",
+                        "datetime-local", "month", "week", "time", "file", "range", "color"})
 
 
 def says_search(text: str) -> bool:
@@ -511,10 +515,11 @@ class _NamesRun:
                 text = _LABEL_END.sub("", raw)
                 if text and (len(text) <= 6 or (raw.endswith(("：", ":")) and len(text) <= 20)):
                     return text, "the cell before it"
+        takes_words = kind not in _NOT_WORDS
         for pattern, name in _FIELD_HINTS:
-            if any(v and pattern.search(v) for v in values):
+            if (takes_words or name != "搜索关键词") and any(v and pattern.search(v) for v in values):
                 return name, "its name attribute"
-        if in_search or any(v and re.search(r"search|sousuo|sch|(?:^|_)ss", v, re.I) for v in values):
+        if takes_words and (in_search or any(v and re.search(r"search|sousuo|sch|(?:^|_)ss", v, re.I) for v in values)):
             return "搜索关键词", "a search form"
         if kind == "select":
             return "请选择", "a drop-down list"

@@ -142,11 +142,22 @@ def convert_document(doc: Document, converter, rule_skips: set = frozenset()) ->
 def _protect_option_values(root: etree._Element) -> None:
     """An <option> without value submits its text: keep submitting the original Simplified text."""
     for option in root.iter("option"):
-        if option.get("value") is None and option.text and HAN.search(option.text):
+        if option.get("value") is not None:
+            continue
+        if len(option) and option.find(".//script") is not None:
+            option.set(SKIP_MARK, "")  # what its script writes is part of what it submits: left as it is
+            continue
+        # HTML's option value is its text with ASCII whitespace stripped and collapsed: the value written must be
+        # what the browser submitted, not the source's line breaks and indentation.
+        text = "".join(option.itertext()) if len(option) else option.text or ""
+        if HAN.search(text):
             try:
-                option.set("value", "".join(option.itertext()))
+                option.set("value", _ASCII_WHITESPACE.sub(" ", text).strip(" \t\n\f\r"))
             except ValueError:  # a control character lxml will not write: its text stays unconverted
                 option.set(SKIP_MARK, "")
+
+
+_ASCII_WHITESPACE = re.compile(r"[ \t\n\f\r]+")
 
 
 def _set_languages(root: etree._Element, config: str, langs: list[tuple], skipped: set) -> None:
