@@ -76,3 +76,20 @@ async def test_legacy_page_links_through_the_proxy(serve, proxy, http, charset, 
         html = (await response.read()).decode("utf-8")
     assert word in html
     assert re.findall(r'<a id="\w+" href="([^"]*)"', html) == [f"/s.jsp?q={encoded}"] * 2
+
+
+@pytest.mark.parametrize("configured", ["http://portal.gov.cn", "http://portal.gov.cn:80"])
+def test_the_upstream_is_found_in_links_and_styles_whichever_way_its_port_is_written(configured):
+    import dataclasses
+
+    from proxy.settings import parse_upstream
+
+    settings = dataclasses.replace(SETTINGS, upstream=parse_upstream(configured))
+    html = ('<html><head><style>.b{background:url(http://portal.gov.cn/b.png)}</style></head><body>'
+            '<a class="t" href="http://portal.gov.cn/x.html">a</a><a class="t" href="http://portal.gov.cn:80/y.html">b</a>'
+            '<div style="background:url(http://portal.gov.cn:80/c.png)">c</div>'
+            '<div style="background:url(http://portal.gov.cn/d.png)">d</div></body></html>')
+    page = Page(url=URL(configured + "/a.html"), modes=parse_modes("trad"), settings=settings, prefix="/-/trad")
+    out = build_pipeline(settings).render(html, page)
+    assert re.findall(r'<a class="t" href="([^"]*)"', out) == ["/-/trad/x.html", "/-/trad/y.html"]
+    assert "url(/b.png)" in out and "url(/c.png)" in out and "url(/d.png)" in out and "portal.gov.cn" not in out

@@ -35,13 +35,14 @@ def _url_attributes(root, names: tuple[str, ...] = _URL_ATTRIBUTES):
     return _url_attributes_in_python(root, frozenset(names))
 
 
-def _url_candidates(root, hosts: tuple[str, ...], style_hosts: tuple[str, ...]) -> list[tuple]:
-    """The URL and style attributes KeepReaderOnProxy.apply reads.  In C where it was built, leaving out those
-    the loop there would pass over (most links of a portal page lead elsewhere, and most styles name no host:
-    on the 100 KB page, 20 of 330 are left), else every one; the loop's own tests decide either way."""
+def _url_candidates(root, hosts: tuple[str, ...]) -> list[tuple]:
+    """The URL and style attributes KeepReaderOnProxy.apply reads (hosts: the upstream's names, no ports).  In C
+    where it was built, leaving out those the loop there would pass over (most links of a portal page lead
+    elsewhere, and most styles name no host: on the 100 KB page, 20 of 330 are left), else every one; the loop's
+    own tests decide either way."""
     names = _URL_ATTRIBUTES + ("style",)
-    if MEASURING is not None and len(hosts) <= 32 and len(style_hosts) <= 32:
-        return MEASURING.url_candidates(root, names, hosts, style_hosts)
+    if MEASURING is not None and len(hosts) <= 32:
+        return MEASURING.url_candidates(root, names, hosts, hosts)
     return _url_attributes(root, names)
 
 
@@ -100,7 +101,7 @@ class KeepReaderOnProxy(Stateless):
         links = links_for(page)
         hosts = upstream_names(links)
         styles = []  # (style attributes, found in the same walk: their url(...) are rewritten below)
-        for element, attribute, value in _url_candidates(doc.root, hosts, tuple(links.hosts)):
+        for element, attribute, value in _url_candidates(doc.root, hosts):
             if attribute == "style":
                 styles.append((element, value))
                 continue
@@ -145,7 +146,7 @@ class KeepReaderOnProxy(Stateless):
     def _css_urls(doc: Document, styles: list[tuple], links: UpstreamLinks) -> None:
         """Absolute upstream url(...) in style attributes (styles: (element, value)) and <style> blocks (rare,
         but they break images)."""
-        hosts = tuple(links.hosts)
+        hosts = upstream_names(links)  # (names without ports: see apply)
 
         def fix(text: str) -> str:
             for host in hosts:  # (most styles name no host: a plain loop, no generator)
