@@ -37,7 +37,7 @@ _NO_UPSTREAM = "http://upstream.not-configured.invalid"
 
 
 def _flag_overrides(args: argparse.Namespace) -> dict:
-    from .settings import parse_listen, parse_public_hosts, parse_upstream
+    from .settings import parse_listen, parse_public_hosts, parse_upstream, parse_workers
 
     overrides: dict = {}
     if getattr(args, "upstream", None):
@@ -47,7 +47,10 @@ def _flag_overrides(args: argparse.Namespace) -> dict:
     if getattr(args, "rules", None):
         overrides["rules_dir"] = Path(args.rules).resolve()
     if getattr(args, "workers", None) is not None:
-        overrides["workers"] = args.workers
+        try:  # the same check as $A11Y_PROXY_WORKERS and 'workers:' in a config file
+            overrides["workers"] = parse_workers(args.workers)
+        except ValueError as exc:
+            raise ValueError(f"--workers: {exc}") from None
     if getattr(args, "public_hosts", None):
         overrides["public_hosts"] = parse_public_hosts(args.public_hosts)
     if getattr(args, "log_format", None):
@@ -87,7 +90,7 @@ def check_listen(host: str, port: int) -> None:
     """Bind the address once, as the server will (SO_REUSEADDR, as asyncio sets it), and let go: a clear
     StartupError instead of a traceback from inside the server."""
     where = _address(host, port)
-    if not 0 <= port <= 65535:
+    if not 1 <= port <= 65535:
         raise StartupError(f"cannot listen on {where}: ports go from 1 to 65535")
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -401,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rules", help="folder of YAML rule files [$A11Y_PROXY_RULES]")
     serve.add_argument("--config", help="site config file (YAML); the environment and flags win over it "
                                         "[$A11Y_PROXY_CONFIG]")
-    serve.add_argument("--workers", type=int, default=None,
+    serve.add_argument("--workers", default=None,
                        help="worker processes sharing the port (default: one per core) [$A11Y_PROXY_WORKERS]")
     serve.add_argument("--public-hosts", help="host names readers use, e.g. 'a11y.example.gov.cn, "
                                               "big5.example.gov.cn=trad' [$A11Y_PROXY_PUBLIC_HOSTS]")

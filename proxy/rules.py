@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,31 @@ def compile_selector(css: str | None, xpath: str | None) -> etree.XPath:
     return etree.XPath(_CSS.css_to_xpath(css or ""))
 
 
+# A page with nothing on it: every XPath is tried on it once at load, so one that can only fail (an undefined
+# namespace prefix or function) or that gives a number or a string instead of elements is reported with its
+# file:line instead of failing on every page.
+_EMPTY_PAGE = etree.fromstring("<html><head><title></title></head><body></body></html>", etree.HTMLParser())
+
+
+def selector_problem(compiled: etree.XPath) -> str | None:
+    """Why a compiled selector cannot select elements, or None."""
+    try:
+        found = compiled(_EMPTY_PAGE)
+    except etree.XPathError as exc:
+        return str(exc)
+    if not isinstance(found, list):
+        return f"it gives {_kind(found)}, not elements (a node-set such as //div[@class='x'])"
+    return None
+
+
+# A rule file's host: a host name, IPv4 address or name pattern (fnmatch: *, ?, [...]), optionally :port, as
+# the upstream and its aliases are named.  A URL or a path could never match.
+_HOST_PATTERN = re.compile(r"[a-z0-9*?\[\]!_.-]+(?::[0-9*?\[\]!-]+)?", re.I)
+# Trad phrases go into OpenCC's text dictionary, one "simplified<TAB>traditional" per line: white space in
+# either would split or corrupt the entry.
+_SPACE = re.compile(r"\s")
+
+
 class _Checker:
     """Collects every error of one file instead of stopping at the first."""
 
@@ -209,6 +235,12 @@ class _Checker:
         except etree.XPathSyntaxError as exc:
             self.error(path + ("xpath",), f"invalid XPath {xpath!r}: {exc}")
             return None
+        problem = selector_problem(compiled)
+        if problem is not None:
+            key = "select" if css is not None else "xpath"
+            self.error(path + (key,), f"invalid {'CSS selector' if css is not None else 'XPath'} "
+                                      f"{css if css is not None else xpath!r}: {problem}")
+            return None
         actions = {k: v for k, v in raw.items() if k in ACTIONS}
         if not actions:
             self.error(path, f"a rule needs at least one action ({', '.join(ACTIONS)})")
@@ -225,8 +257,9 @@ class _Checker:
         if "lang" in actions and isinstance(actions["lang"], str) and not _looks_like_lang(actions["lang"]):
             self.error(path + ("lang",), f"lang {actions['lang']!r} is not a language tag like zh-Hans or en")
         heading = actions.get("heading")
-        if heading is not None and (isinstance(heading, bool) or heading not in range(1, 7)):
-            self.error(path + ("heading",), "heading must be a level from 1 to 6")
+        if heading is not None and (not isinstance(heading, int) or isinstance(heading, bool)
+                                    or heading not in range(1, 7)):
+            self.error(path + ("heading",), f"heading must be a level from 1 to 6 (a whole number), got {heading!r}")
         for key in ("remove", "neutralize", "skip_trad", "elder_remove"):
             if key in actions and not isinstance(actions[key], bool):
                 self.error(path + (key,), f"{key} must be true or false")
@@ -236,8 +269,11 @@ class _Checker:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", dict: "a mapping", str: "a string", type(None): "nothing"}.get(type(value),
-                                                                                            type(value).__name__)
+    for kind, name in ((bool, "true or false"), (str, "a string"), (list, "a list"), (dict, "a mapping"),
+                       ((int, float), "a number")):
+        if isinstance(value, kind):
+            return name
+    return "nothing" if value is None else type(value).__name__
 
 
 def _looks_like_lang(tag: str) -> bool:
@@ -253,7 +289,7 @@ def load_site(doc: Located) -> SiteRules:
     if not isinstance(name, str):
         check.error(("site",), "site must be a string")
         name = Path(doc.file).stem
-    hosts = check.strings(("hosts",), data["hosts"], "hosts") if "hosts" in data else ()
+    hosts = _load_hosts(check, data["hosts"]) if "hosts" in data else ()
     heuristics: dict[str, bool] = {}
     for key, value in check.mapping(("heuristics",), data.get("heuristics"), set(HEURISTICS), "heuristics").items():
         if not isinstance(value, bool):
@@ -274,14 +310,32 @@ def load_site(doc: Located) -> SiteRules:
         if "paths" not in page:
             check.error(("pages", i), "a page type needs 'paths' (path patterns such as /art/*.html)")
         paths = check.strings(("pages", i, "paths"), page.get("paths", []), "paths")
-        for j, pattern in enumerate(paths):
-            if not pattern.startswith("/"):
-                check.error(("pages", i, "paths"), f"path pattern {pattern!r} must start with /")
+        _check_paths(check, ("pages", i, "paths"), paths)
         pages.append(PageType(str(page.get("name", f"page{i + 1}")), paths,
                               _load_rules(check, ("pages", i, "rules"), page.get("rules"))))
     if check.errors:
         raise RuleErrors(check.errors)
     return SiteRules(doc.file, name, tuple(h.lower() for h in hosts), trad, heuristics, rules, tuple(pages))
+
+
+def _load_hosts(check: _Checker, raw: Any) -> tuple[str, ...]:
+    hosts = check.strings(("hosts",), raw, "hosts")
+    if raw == []:
+        # (without any host a file is the default set, for every site: leaving hosts out says that plainly)
+        check.error(("hosts",), "hosts is empty: name the site's hosts, or leave hosts out for rules that "
+                                "apply to every site")
+    for i, host in enumerate(hosts):
+        if not _HOST_PATTERN.fullmatch(host):
+            check.error(("hosts", i) if isinstance(raw, list) else ("hosts",),
+                        f"host {host!r} must be a host name such as www.example.gov.cn or a pattern such as "
+                        "*.example.gov.cn, optionally with :port (no scheme or path)")
+    return hosts
+
+
+def _check_paths(check: _Checker, path: tuple, patterns: tuple[str, ...]) -> None:
+    for i, pattern in enumerate(patterns):
+        if not pattern.startswith("/"):  # (matched against the request's path, which always starts with /)
+            check.error(path + (i,), f"path pattern {pattern!r} must start with /")
 
 
 def _load_rules(check: _Checker, path: tuple, raw: Any) -> tuple[Rule, ...]:
@@ -306,8 +360,12 @@ def _load_trad(check: _Checker, raw: Any) -> TradOptions:
             check.error(("trad", "phrases"), "phrases must map Simplified phrases to their Traditional form")
         else:
             for simplified, traditional in raw_phrases.items():
-                if not isinstance(simplified, str) or not isinstance(traditional, str) or not simplified:
+                if not isinstance(simplified, str) or not isinstance(traditional, str):
                     check.error(("trad", "phrases", simplified), "each phrase maps a string to a string")
+                elif not simplified or not traditional or _SPACE.search(simplified + traditional):
+                    check.error(("trad", "phrases", simplified),
+                                f"phrase {simplified!r}: {traditional!r}: a phrase and its Traditional form must "
+                                "not be empty or contain spaces, tabs or line breaks")
                 else:
                     phrases[simplified] = traditional
     skip = []
@@ -318,7 +376,9 @@ def _load_trad(check: _Checker, raw: Any) -> TradOptions:
         except SelectorError as exc:
             check.error(("trad", "skip", i), f"invalid CSS selector {selector!r}: {exc}")
     search = check.strings(("trad", "search"), data.get("search", []), "search")
+    _check_paths(check, ("trad", "search"), search)
     json_paths = check.strings(("trad", "json"), data.get("json", []), "json")
+    _check_paths(check, ("trad", "json"), json_paths)
     notice = data.get("notice")
     if notice is not None and not isinstance(notice, str):
         check.error(("trad", "notice"), "notice must be a string")
@@ -326,11 +386,21 @@ def _load_trad(check: _Checker, raw: Any) -> TradOptions:
     return TradOptions(variant, phrases, tuple(skip), search, json_paths, notice)
 
 
+def rule_files(directory: Path) -> list[Path]:
+    """The rule files of a folder: *.yaml and *.yml, without hidden files (an editor's .#site.yaml lock or
+    backup is not a rule file), as the start-up check (cli.check_rules) counts them."""
+    return sorted(path for path in list(directory.glob("*.yaml")) + list(directory.glob("*.yml"))
+                  if not path.name.startswith("."))
+
+
 def load_rules_dir(directory: Path) -> tuple[RuleSet, list[SourceError]]:
-    """Every *.yaml / *.yml file of a folder.  Files with errors are left out and their errors returned."""
+    """Every rule file of a folder.  Files with errors are left out and their errors returned; a folder that is
+    not there is an error (0 rules, silently, would undo every site's repairs)."""
     sites: list[SiteRules] = []
     errors: list[SourceError] = []
-    for path in sorted(list(directory.glob("*.yaml")) + list(directory.glob("*.yml"))):
+    if not directory.is_dir():
+        return RuleSet(sites), [SourceError(str(directory), 0, "the rules folder is missing or not a folder")]
+    for path in rule_files(directory):
         try:
             sites.append(load_site(load_file(path)))
         except RuleErrors as exc:
@@ -344,9 +414,8 @@ def check_rules_dir(directory: Path) -> tuple[list[str], int]:
     """(every error as 'file:line: problem', number of files) for `a11y-proxy check-rules`."""
     if not directory.is_dir():
         return [f"{directory}: not a folder"], 0
-    files = list(directory.glob("*.yaml")) + list(directory.glob("*.yml"))
     _, errors = load_rules_dir(directory)
-    return [str(e) for e in errors], len(files)
+    return [str(e) for e in errors], len(rule_files(directory))
 
 
 class RulesStore:
@@ -359,12 +428,14 @@ class RulesStore:
         self.version = 0
         self._stamp: tuple = ()
 
-    def _fingerprint(self) -> tuple:
-        if self.directory is None or not self.directory.is_dir():
+    def _fingerprint(self) -> tuple | None:
+        """The rule files' names, times and sizes; None when the folder is gone (unlike an empty one)."""
+        if self.directory is None:
             return ()
-        paths = sorted(list(self.directory.glob("*.yaml")) + list(self.directory.glob("*.yml")))
+        if not self.directory.is_dir():
+            return None
         stamps = []
-        for p in paths:
+        for p in rule_files(self.directory):
             try:
                 stat = p.stat()
             except OSError:

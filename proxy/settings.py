@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import ipaddress
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from .urls import Authority
 from .yamlsource import Located, SourceError, expect_mapping, load_file
 
 MiB = 1024 * 1024
+GiB = 1024 * MiB
+DAY = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -180,25 +183,46 @@ _SIZE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": MiB, "mb": MiB, 
 
 
 def parse_size(value: Any) -> int:
+    """A whole number of bytes, or a text with a unit ('8MiB', '1.5KiB'); a bare fraction of a byte, true or
+    false are not sizes."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    match = _SIZE_RE.match(str(value))
+    match = _SIZE_RE.match(value) if isinstance(value, str) else None
     if not match:
-        raise ValueError(f"not a size: {value!r} (use e.g. 8MiB, 512KiB or a number of bytes)")
-    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+        raise ValueError(f"not a size: {value!r} (use e.g. 8MiB, 512KiB or a whole number of bytes)")
+    size = float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
+    if not size.is_integer():
+        raise ValueError(f"not a whole number of bytes: {value!r}")
+    return int(size)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):
         raise ValueError(f"listen address must be HOST:PORT, got {text!r}")
+    # Port 0 (any free port) is refused: each worker would get a port of its own, and none is the one logged.
+    if not 1 <= int(port) <= 65535:
+        raise ValueError(f"listen port must be from 1 to 65535, got {text!r}")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def parse_upstream(text: str) -> URL:
+    """The portal's origin.  Everything of a URL beyond scheme, host and port is refused rather than dropped:
+    the proxy maps the reader's path onto the upstream's root, so a path prefix, a query or credentials in the
+    URL would silently not be used."""
     url = URL(text)
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"upstream must be an http(s) URL with a host, got {text!r}")
+    if url.user is not None or url.password is not None:
+        # (the password is not repeated: this line goes to logs)
+        raise ValueError(f"upstream must not contain a user name or password, got {str(url.with_user(None))!r} "
+                         "with credentials")
+    if url.raw_path not in ("", "/"):
+        raise ValueError(f"upstream must be an origin such as https://www.example.gov.cn: a path "
+                         f"({url.raw_path!r}) is not supported, got {text!r}")
+    if url.raw_query_string or url.raw_fragment or "?" in text or "#" in text:
+        raise ValueError(f"upstream must be an origin such as https://www.example.gov.cn: a query or fragment "
+                         f"is not supported, got {text!r}")
     return url.origin()
 
 
@@ -231,7 +255,7 @@ def settings_from(doc: Located, base_dir: Path, base: Settings | None = None, **
     if "upstream" in data:
         kwargs["upstream"] = field_value("upstream", lambda v: parse_upstream(str(v)))
     if "upstream_aliases" in data:
-        kwargs["upstream_aliases"] = field_value("upstream_aliases", _string_list)
+        kwargs["upstream_aliases"] = _aliases(doc, data["upstream_aliases"])
     if "listen" in data:
         kwargs["listen_host"], kwargs["listen_port"] = field_value("listen", lambda v: parse_listen(str(v)))
     if "public_hosts" in data:
@@ -240,27 +264,23 @@ def settings_from(doc: Located, base_dir: Path, base: Settings | None = None, **
         kwargs["trusted_proxies"] = field_value(
             "trusted_proxies", lambda v: tuple(ipaddress.ip_network(str(n), strict=False) for n in _string_list(v)))
     if "rules" in data:
-        kwargs["rules_dir"] = (base_dir / str(data["rules"])).resolve()
+        kwargs["rules_dir"] = field_value("rules", lambda v: (base_dir / _folder(v)).resolve())
     if "rules_reload_seconds" in data:
-        kwargs["rules_reload_seconds"] = field_value("rules_reload_seconds", lambda v: float(v))
+        kwargs["rules_reload_seconds"] = field_value("rules_reload_seconds", _reload_seconds)
     if "timeouts" in data:
         raw = expect_mapping(doc, ("timeouts",), data["timeouts"], set(Timeouts.__dataclass_fields__), "timeouts")
         kwargs["timeouts"] = dataclasses.replace(
-            base.timeouts, **{k: _positive(doc, ("timeouts", k), v) for k, v in raw.items()})
+            base.timeouts, **{k: _in_range(doc, ("timeouts", k), v, TIMEOUT_RANGE) for k, v in raw.items()})
     if "limits" in data:
-        names = set(Limits.__dataclass_fields__)
-        raw = expect_mapping(doc, ("limits",), data["limits"], names, "limits")
-        values = {}
-        for key, value in raw.items():
-            try:
-                values[key] = parse_size(value) if key.endswith("_bytes") else int(value)
-            except (ValueError, TypeError) as exc:
-                raise doc.error(("limits", key), str(exc)) from None
-        kwargs["limits"] = dataclasses.replace(base.limits, **values)
+        raw = expect_mapping(doc, ("limits",), data["limits"], set(LIMIT_RANGES), "limits")
+        kwargs["limits"] = dataclasses.replace(
+            base.limits, **{k: _in_range(doc, ("limits", k), v, LIMIT_RANGES[k]) for k, v in raw.items()})
     if "toolbar" in data:
         raw = expect_mapping(doc, ("toolbar",), data["toolbar"], {"enabled", "position"}, "toolbar")
         if raw.get("position", "top") not in ("top", "bottom"):
             raise doc.error(("toolbar", "position"), "toolbar position must be 'top' or 'bottom'")
+        if "enabled" in raw:
+            _boolean(doc, ("toolbar", "enabled"), raw["enabled"])
         kwargs["toolbar"] = dataclasses.replace(base.toolbar, **raw)
     if "trad_variant" in data:
         variant = str(data["trad_variant"])
@@ -270,22 +290,22 @@ def settings_from(doc: Located, base_dir: Path, base: Settings | None = None, **
     if "cookie" in data:
         raw = expect_mapping(doc, ("cookie",), data["cookie"], {"name", "max_age"}, "cookie")
         if "name" in raw:
-            kwargs["cookie_name"] = str(raw["name"])
+            if not isinstance(raw["name"], str) or not _COOKIE_NAME.fullmatch(raw["name"]):
+                raise doc.error(("cookie", "name"), f"cookie name must be letters, digits and !#$%&'*+-.^_`|~ "
+                                                    f"(no spaces, ';', ',' or '='), got {raw['name']!r}")
+            kwargs["cookie_name"] = raw["name"]
         if "max_age" in raw:
-            kwargs["cookie_max_age"] = int(raw["max_age"])
+            kwargs["cookie_max_age"] = _in_range(doc, ("cookie", "max_age"), raw["max_age"], COOKIE_MAX_AGE_RANGE)
     if "access_log" in data:
-        kwargs["access_log"] = bool(data["access_log"])
+        kwargs["access_log"] = _boolean(doc, ("access_log",), data["access_log"])
     if "workers" in data:
         kwargs["workers"] = field_value("workers", _workers)
     if "cache" in data:
         raw = expect_mapping(doc, ("cache",), data["cache"], {"max_bytes"}, "cache")
         if "max_bytes" in raw:
-            try:
-                kwargs["cache_max_bytes"] = parse_size(raw["max_bytes"])
-            except (ValueError, TypeError) as exc:
-                raise doc.error(("cache", "max_bytes"), str(exc)) from None
+            kwargs["cache_max_bytes"] = _in_range(doc, ("cache", "max_bytes"), raw["max_bytes"], CACHE_RANGE)
     if "debug_view" in data:
-        kwargs["debug_view"] = bool(data["debug_view"])
+        kwargs["debug_view"] = _boolean(doc, ("debug_view",), data["debug_view"])
     if "metrics_allow" in data:
         kwargs["metrics_allow"] = field_value(
             "metrics_allow", lambda v: tuple(ipaddress.ip_network(str(n), strict=False) for n in _string_list(v)))
@@ -380,10 +400,111 @@ def _string_list(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def _positive(doc: Located, path: tuple, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise doc.error(path, f"{path[-1]} must be a positive number of seconds")
-    return float(value)
+@dataclass(frozen=True)
+class Range:
+    """What a numeric setting accepts in a config file: a size (a whole number of bytes, or with a unit such
+    as 8MiB), a count (a whole number) or seconds (any finite number), from `low` to `high`."""
+
+    kind: str  # "size" | "count" | "seconds"
+    low: float
+    high: float
+    exclusive_low: bool = False  # seconds: more than `low`, never `low` itself
+
+    def describe(self) -> str:
+        show = _size_text if self.kind == "size" else (lambda n: f"{n:g}" if n % 1 else str(int(n)))
+        what = {"size": "a size (bytes, or e.g. 8MiB)", "count": "a whole number",
+                "seconds": "a number of seconds"}[self.kind]
+        if self.exclusive_low:
+            return f"{what} above {show(self.low)}, at most {show(self.high)}"
+        return f"{what} from {show(self.low)} to {show(self.high)}"
+
+    def check(self, value: Any) -> int | float:
+        """The value, or ValueError.  true/false are not numbers (YAML would make them 1 and 0)."""
+        if self.kind == "size":
+            number = parse_size(value)
+        elif isinstance(value, bool) or not isinstance(value, int if self.kind == "count" else (int, float)):
+            raise ValueError(f"not {'a whole number' if self.kind == 'count' else 'a number'}: {value!r}")
+        else:
+            number = value
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(f"not a finite number: {value!r}")
+        if not (self.low < number if self.exclusive_low else self.low <= number) or number > self.high:
+            raise ValueError(f"out of range: {value!r}")
+        return float(number) if self.kind == "seconds" else number
+
+
+def _size_text(n: float) -> str:
+    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", 1024)):
+        if n >= size and n % size == 0:
+            return f"{int(n // size)}{unit}"
+    return f"{int(n)}"
+
+
+KiB = 1024
+# Every limit, with what a config file may set it to.  Each is bounded below where a smaller value breaks
+# requests (0 connections, 0 bytes of headers) and above where a larger one can only be a typo.
+LIMIT_RANGES: dict[str, Range] = {
+    "html_max_bytes": Range("size", KiB, GiB),
+    "css_max_bytes": Range("size", KiB, GiB),
+    "json_max_bytes": Range("size", KiB, GiB),
+    "search_body_max_bytes": Range("size", KiB, GiB),
+    "upstream_connections": Range("count", 1, 65535),  # (aiohttp reads 0 as no limit at all)
+    "request_buffer_bytes": Range("size", 0, GiB),  # 0: every request body streams
+    "response_buffer_bytes": Range("size", 0, GiB),
+    # aiohttp already refuses more than 100 header lines of 8 KiB: past 1 MiB this limit could never apply.
+    "request_headers_bytes": Range("size", KiB, MiB),
+    "transform_memory_bytes": Range("size", MiB, 1024 * GiB),
+    "compress_min_bytes": Range("size", 0, GiB),
+    "convert_body_max_bytes": Range("size", KiB, GiB),
+    "convert_max_texts": Range("count", 1, 1_000_000),
+}
+TIMEOUT_RANGE = Range("seconds", 0, DAY, exclusive_low=True)
+CACHE_RANGE = Range("size", 0, 1024 * GiB)  # 0: no transform cache
+COOKIE_MAX_AGE_RANGE = Range("count", 1, 400 * DAY)  # browsers keep a cookie 400 days at most
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 6265 token
+
+
+def _in_range(doc: Located, path: tuple, value: Any, allowed: Range) -> int | float:
+    try:
+        return allowed.check(value)
+    except ValueError:
+        raise doc.error(path, f"{'.'.join(map(str, path))} must be {allowed.describe()}, got {value!r}") from None
+
+
+def _boolean(doc: Located, path: tuple, value: Any) -> bool:
+    # Only YAML's own true/false: bool("false") is True, so a quoted value would silently mean the opposite.
+    if not isinstance(value, bool):
+        raise doc.error(path, f"{'.'.join(map(str, path))} must be true or false (unquoted), got {value!r}")
+    return value
+
+
+def _reload_seconds(value: Any) -> float:
+    if not isinstance(value, bool) and isinstance(value, (int, float)) and (
+            value == 0 or (math.isfinite(value) and 0.1 <= value <= DAY)):
+        return float(value)
+    raise ValueError(f"rules_reload_seconds must be 0 (never reload) or a number of seconds from 0.1 to {DAY}, "
+                     f"got {value!r}")
+
+
+def _folder(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"rules must name a folder (relative to this file), got {value!r}")
+    return value
+
+
+def _aliases(doc: Located, value: Any) -> tuple[str, ...]:
+    """host[:port] entries, as absolute links name the upstream: a URL or a path could never match one."""
+    if not isinstance(value, list):
+        value = [value]
+    aliases = []
+    for i, entry in enumerate(value):
+        authority = Authority.parse(entry) if isinstance(entry, str) else None
+        if authority is None:
+            raise doc.error(("upstream_aliases", i), f"upstream alias must be host or host:port such as "
+                                                     f"example.gov.cn or www.example.gov.cn:443 (no scheme or "
+                                                     f"path), got {entry!r}")
+        aliases.append(str(authority))
+    return tuple(aliases)
 
 
 def _public_hosts(doc: Located, value: Any) -> tuple[PublicHost, ...]:

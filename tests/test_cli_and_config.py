@@ -34,7 +34,7 @@ def test_render_writes_the_transformed_page():
 
 def test_config_file_loaded_and_errors_located(tmp_path):
     good = tmp_path / "site.yaml"
-    good.write_text("upstream: https://www.example.gov.cn/ignored/path\nlisten: 0.0.0.0:9000\n"
+    good.write_text("upstream: https://www.example.gov.cn/\nlisten: 0.0.0.0:9000\n"
                     "public_hosts:\n  - a11y.example.gov.cn\n  - host: big5.example.gov.cn\n    modes: trad-hk\n"
                     "trusted_proxies: [10.0.0.0/8]\ntimeouts: {connect: 2, read: 10}\n"
                     "limits: {html_max_bytes: 4MiB}\nrules: rules\n", encoding="utf-8")
@@ -49,7 +49,7 @@ def test_config_file_loaded_and_errors_located(tmp_path):
         ("upstream: ftp://x\n", 1, "upstream must be an http(s) URL"),
         ("listen: 0.0.0.0:80\ntimeouts:\n  conect: 3\n", 3, "unknown key 'conect'"),
         ("public_hosts:\n  - host: a.gov.cn\n    modes: bigfont\n", 3, "unknown mode 'bigfont'"),
-        ("limits:\n  html_max_bytes: lots\n", 2, "not a size"),
+        ("limits:\n  html_max_bytes: lots\n", 2, "html_max_bytes must be a size"),
         ("toolbar: {position: left}\n", 1, "toolbar position"),
     ]:
         bad = tmp_path / "bad.yaml"
@@ -149,3 +149,92 @@ def test_an_installed_package_ships_every_file_it_reads():
     setup = (ROOT / "setup.py").read_text(encoding="utf-8")
     sources = [str(path.relative_to(ROOT)) for path in (ROOT / "proxy").rglob("*.c")]
     assert sources and [source for source in sources if f'"{source}"' not in setup] == []
+
+
+# Each: (config file text, line of the error, what the error says).  Every one of these was accepted and then
+# crashed, silently meant something else, or broke every request.
+BAD_CONFIGS = [
+    # YAML the project never needs: a file:line error, not a traceback naming "<unicode string>".
+    ("upstream: http://127.0.0.1:9\nlisten: !foo 127.0.0.1:8080\n", 2, "unsupported YAML tag !foo"),
+    ("upstream: !!python/object/apply:os.system ['true']\n", 1, "unsupported YAML tag"),
+    ("timeouts: &t {read: 10}\n", 1, "anchor &t"),
+    ("timeouts:\n  <<: {read: 10}\n", 2, "merge keys"),
+    # Quoted booleans are strings, and bool("false") is True.
+    ('debug_view: "false"\n', 1, "debug_view must be true or false"),
+    ("upstream: http://127.0.0.1:9\naccess_log: 'false'\n", 2, "access_log must be true or false"),
+    ('toolbar:\n  enabled: "false"\n', 2, "toolbar.enabled must be true or false"),
+    # Limits: a type, and a range.
+    ("limits: {upstream_connections: -5}\n", 1, "limits.upstream_connections must be a whole number from 1 to"),
+    ("limits: {upstream_connections: 0}\n", 1, "limits.upstream_connections must be a whole number from 1"),
+    ("limits: {upstream_connections: 2.9}\n", 1, "limits.upstream_connections must be a whole number"),
+    ("limits:\n  request_headers_bytes: 0\n", 2, "limits.request_headers_bytes must be a size"),
+    ("limits: {html_max_bytes: 1.5}\n", 1, "limits.html_max_bytes must be a size"),
+    ("limits: {html_max_bytes: '1.5'}\n", 1, "limits.html_max_bytes must be a size"),
+    ("limits: {html_max_bytes: 99999999999999999999999GiB}\n", 1, "to 1GiB"),
+    ("limits: {convert_max_texts: true}\n", 1, "limits.convert_max_texts must be a whole number"),
+    ("cache: {max_bytes: -100}\n", 1, "cache.max_bytes must be a size"),
+    ("rules_reload_seconds: -3\n", 1, "rules_reload_seconds must be 0 (never reload) or"),
+    ("rules_reload_seconds: .nan\n", 1, "rules_reload_seconds must be"),
+    ("timeouts: {connect: 5, read: .nan}\n", 1, "timeouts.read must be a number of seconds above 0"),
+    ("timeouts: {transform: .inf}\n", 1, "timeouts.transform must be"),
+    ("timeouts: {read: 30s}\n", 1, "timeouts.read must be"),
+    ("cookie: {max_age: -1}\n", 1, "cookie.max_age must be a whole number from 1 to 34560000"),
+    ("cookie:\n  max_age: 1y\n", 2, "cookie.max_age must be a whole number"),
+    ("cookie: {name: 'my modes;'}\n", 1, "cookie name must be"),
+    ("cookie: {name: ''}\n", 1, "cookie name must be"),
+    # An upstream is an origin: what follows it was silently dropped.
+    ("upstream: http://user:secret@127.0.0.1:19000/\n", 1, "must not contain a user name or password"),
+    ("upstream: http://127.0.0.1:19000/portal/sub/\n", 1, "a path ('/portal/sub/') is not supported"),
+    ("upstream: http://127.0.0.1:19000/?site=3\n", 1, "a query or fragment is not supported"),
+    ("upstream_aliases:\n  - example.gov.cn\n  - https://example.gov.cn/\n", 3, "upstream alias must be host"),
+    ("rules:\n", 1, "rules must name a folder"),
+    ("rules: [a, b]\n", 1, "rules must name a folder"),
+    ("listen: 127.0.0.1:0\n", 1, "listen port must be from 1 to 65535"),
+]
+
+
+@pytest.mark.parametrize("text, line, problem", BAD_CONFIGS)
+def test_bad_config_values_are_refused_at_their_line(tmp_path, text, line, problem):
+    bad = tmp_path / "site.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceError) as error:
+        load_settings(bad)
+    assert str(error.value).startswith(f"{bad}:{line}: "), str(error.value)
+    assert problem in error.value.problem, str(error.value)
+    assert "secret" not in str(error.value)  # (the line goes to logs)
+
+
+def test_good_config_values_at_their_limits_are_accepted(tmp_path):
+    good = tmp_path / "site.yaml"
+    good.write_text("debug_view: false\naccess_log: false\ntoolbar: {enabled: false}\n"
+                    "limits: {upstream_connections: 1, request_headers_bytes: 1KiB, html_max_bytes: 1.5MiB,\n"
+                    "         request_buffer_bytes: 0, convert_max_texts: 1}\n"
+                    "cache: {max_bytes: 0}\nrules_reload_seconds: 0\ntimeouts: {read: 0.5, transform: 1}\n"
+                    "cookie: {name: a11y_modes, max_age: 60}\nupstream: https://www.example.gov.cn:8443/\n"
+                    "upstream_aliases: [Example.gov.cn, 'www.example.gov.cn:443']\n", encoding="utf-8")
+    settings = load_settings(good)
+    assert (settings.debug_view, settings.access_log, settings.toolbar.enabled) == (False, False, False)
+    assert settings.limits.html_max_bytes == 1536 * 1024 and settings.limits.request_headers_bytes == 1024
+    assert settings.limits.upstream_connections == 1 and settings.limits.request_buffer_bytes == 0
+    assert settings.cache_max_bytes == 0 and settings.rules_reload_seconds == 0.0
+    assert settings.timeouts.read == 0.5 and settings.cookie_max_age == 60
+    assert str(settings.upstream) == "https://www.example.gov.cn:8443"
+    assert settings.upstream_aliases == ("example.gov.cn", "www.example.gov.cn:443")
+
+
+def test_every_limit_is_range_checked():
+    """A limit added to Limits without a range would be accepted from a config file unchecked."""
+    from proxy.settings import LIMIT_RANGES, Limits
+
+    assert set(LIMIT_RANGES) == set(Limits.__dataclass_fields__)
+    for name, allowed in LIMIT_RANGES.items():
+        assert allowed.low <= getattr(Limits(), name) <= allowed.high, name  # the defaults pass their own check
+
+
+def test_serve_refuses_unsupported_yaml_in_its_config_in_one_line(tmp_path):
+    bad = tmp_path / "site.yaml"
+    bad.write_text("upstream: http://127.0.0.1:9\nlisten: !foo 127.0.0.1:8080\n", encoding="utf-8")
+    result = run("serve", "--config", str(bad))
+    assert result.returncode == 2 and b"Traceback" not in result.stderr, result.stderr
+    assert result.stderr.decode().strip() == f"a11y-proxy: {bad}:2: unsupported YAML tag !foo: only plain values, " \
+                                             "lists and mappings"

@@ -96,9 +96,18 @@ def test_a_port_that_needs_privileges_is_one_line():
      ["$A11Y_PROXY_PUBLIC_HOSTS", "unknown mode 'bigfont'"]),
     (["--upstream", "http://127.0.0.1:9", "--listen", "127.0.0.1:70000"], {}, ["65535"]),
     (["--upstream", "http://127.0.0.1:9", "--listen", "no-such-host.invalid:8080"], {}, ["unknown host name"]),
+    # Port 0 would give each worker a port of its own, none of them the one logged.
+    (["--upstream", "http://127.0.0.1:9", "--listen", "127.0.0.1:0"], {}, ["from 1 to 65535", "127.0.0.1:0"]),
+    # The flag is checked as $A11Y_PROXY_WORKERS and 'workers:' are (-1 started a supervisor of -1 workers).
+    (["--upstream", "http://127.0.0.1:9", "--workers", "-1"], {}, ["--workers", "from 0", "to 256", "'-1'"]),
+    (["--upstream", "http://127.0.0.1:9", "--workers", "two"], {}, ["--workers", "'two'"]),
+    # An upstream is an origin: credentials, a path and a query were silently dropped.
+    (["--upstream", "http://user:secret@127.0.0.1:19000/"], {}, ["user name or password"]),
+    (["--upstream", "http://127.0.0.1:19000/portal/sub/?site=3"], {}, ["a path ('/portal/sub/') is not supported"]),
 ])
 def test_bad_settings_are_one_line(args, env, fragments):
-    assert_one_line(run("serve", *args, env=clean_env(**env)), *fragments)
+    line = assert_one_line(run("serve", *args, env=clean_env(**env)), *fragments)
+    assert "secret" not in line  # (the line goes to logs)
 
 
 def test_config_and_rules_that_cannot_be_read_are_one_line(tmp_path):
@@ -328,6 +337,37 @@ def test_the_listen_address_of_a_config_file_is_where_serve_listens(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_serve_skips_a_rule_file_of_unsupported_yaml_and_a_reload_keeps_the_rules(tmp_path):
+    """As for any broken rule file: at start it is reported (file:line) and the valid files serve; at reload
+    it is reported and the rules in force stay.  Before, both were a traceback naming "<unicode string>"."""
+    port = free_port()
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "site.yaml").write_text("hosts: ['127.0.0.1']\nrules:\n  - select: p\n    label: 规则生效\n",
+                                     encoding="utf-8")
+    (rules / "merge.yaml").write_text("base: &b {role: main}\nrules:\n  - <<: *b\n    select: div\n",
+                                      encoding="utf-8")
+    site = tmp_path / "site.yaml"
+    site.write_text(f"upstream: http://127.0.0.1:9\nlisten: 127.0.0.1:{port}\nworkers: 1\nrules: rules\n"
+                    "rules_reload_seconds: 0.1\n", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "proxy", "serve", "--config", str(site)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        wait_healthy(port, process)
+        (rules / "site.yaml").write_text("site: x\nrules: &x [*x]\n", encoding="utf-8")  # refers to itself
+        time.sleep(1.5)
+        wait_healthy(port, process)  # still serving
+    finally:
+        process.terminate()
+        process.wait(10)
+    log = process.stderr.read()
+    assert "Traceback" not in log, log
+    assert f"{rules / 'merge.yaml'}:1: YAML anchor &b is not supported" in log
+    assert "rules: 1 file(s) loaded" in log  # the valid file, at start
+    assert f"{rules / 'site.yaml'}:2: YAML anchor &x is not supported" in log
+    assert "keeping the previous rule set" in log
 
 
 # --- the README's docker run: public host names from the environment --------------------------------

@@ -135,7 +135,13 @@ class ElderMode(Stateless):
         doomed = []
         for rule in page.rules.rules:
             if rule.actions.get("elder_remove"):
-                doomed.extend(rule.xpath(doc.root))
+                # As ApplyRules: a rule that fails or selects no elements is skipped, never the page's elder mode.
+                try:
+                    found = rule.xpath(doc.root)
+                except etree.XPathError:
+                    continue
+                if isinstance(found, list):
+                    doomed.extend(e for e in found if isinstance(e, etree._Element) and isinstance(e.tag, str))
         body = doc.body
         doomed += _floating(body)
         doomed += _lures(body)

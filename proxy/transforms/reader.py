@@ -369,6 +369,8 @@ def _rule_main(doc: Document, page: Page) -> etree._Element | None:
                 found = rule.xpath(doc.root)
             except etree.XPathError:
                 continue
+            if not isinstance(found, list):  # (a number or a string: selects nothing)
+                continue
             for el in found:
                 if isinstance(el, etree._Element) and isinstance(el.tag, str):
                     return el
