@@ -179,7 +179,8 @@ def selector_problem(compiled: etree.XPath) -> str | None:
 
 # A rule file's host: a host name, IPv4 address or name pattern (fnmatch: *, ?, [...]), optionally :port, as
 # the upstream and its aliases are named.  A URL or a path could never match.
-_HOST_PATTERN = re.compile(r"[a-z0-9*?\[\]!_.-]+(?::[0-9*?\[\]!-]+)?", re.I)
+# (No re.I: the JSON Schema has the same text as its pattern, and JSON Schema patterns take no flags.)
+_HOST_PATTERN = re.compile(r"[A-Za-z0-9*?\[\]!_.-]+(?::[0-9*?\[\]!-]+)?")
 # Trad phrases go into OpenCC's text dictionary, one "simplified<TAB>traditional" per line: white space in
 # either would split or corrupt the entry.
 _SPACE = re.compile(r"\s")
@@ -470,6 +471,13 @@ def json_schema() -> dict:
     """The published JSON Schema of rule files (docs/rules.schema.json), built from the same tables
     the validator uses, so the two cannot drift apart."""
     string_list = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+    def list_of(pattern: str) -> dict:  # one string or a non-empty list of them, each matching pattern
+        item = {"type": "string", "pattern": pattern}
+        return {"oneOf": [item, {"type": "array", "items": item, "minItems": 1}]}
+
+    paths = list_of("^/")
+    no_space = {"type": "string", "pattern": r"^\S+$"}  # (as _SPACE checks: OpenCC's dictionary lines)
     rule = {
         "type": "object",
         "additionalProperties": False,
@@ -500,18 +508,19 @@ def json_schema() -> dict:
         "properties": {
             "site": {"type": "string", "description": "the site's name, for logs and the debug view"},
             "comment": {"type": "string"},
-            "hosts": {**string_list, "description": "upstream host names (glob patterns); omit for the default set"},
+            "hosts": {**list_of(f"^(?:{_HOST_PATTERN.pattern})$"),
+                      "description": "upstream host names (glob patterns, optionally :port); omit for the default set"},
             "heuristics": {"type": "object", "additionalProperties": False,
                            "properties": {h: {"type": "boolean"} for h in HEURISTICS}},
             "trad": {
                 "type": "object", "additionalProperties": False,
                 "properties": {
                     "variant": {"enum": list(TRAD_VARIANT_NAMES)},
-                    "phrases": {"type": "object", "additionalProperties": {"type": "string"},
+                    "phrases": {"type": "object", "propertyNames": no_space, "additionalProperties": no_space,
                                 "description": "Simplified phrase -> Traditional form, longest match first"},
                     "skip": {**string_list, "description": "CSS selectors never converted"},
-                    "search": {**string_list, "description": "path patterns of search endpoints"},
-                    "json": {**string_list, "description": "path patterns of JSON/JSONP responses to convert"},
+                    "search": {**paths, "description": "path patterns of search endpoints"},
+                    "json": {**paths, "description": "path patterns of JSON/JSONP responses to convert"},
                     "notice": {"type": "string"},
                 },
             },
@@ -523,7 +532,7 @@ def json_schema() -> dict:
                     "properties": {
                         "name": {"type": "string"},
                         "comment": {"type": "string"},
-                        "paths": {**string_list, "description": "path patterns, e.g. /xxgk/*/art_*.html"},
+                        "paths": {**paths, "description": "path patterns, e.g. /xxgk/*/art_*.html"},
                         "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
                     },
                 },

@@ -74,6 +74,21 @@ def test_published_schema_is_current_and_agrees_with_validator(tmp_path):
     for path in (ROOT / "rules").glob("*.yaml"):
         validator.validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     assert list(validator.iter_errors(yaml.safe_load(BAD)))
+    # What loading refuses beyond types, the schema refuses too (an editor shows it while the file is written).
+    for bad in ("hosts: []", "hosts: ['https://www.example.gov.cn/']", "trad: {phrases: {'发 展': 發展}}",
+                "trad: {phrases: {发展: ''}}", "trad: {json: [api/*.json]}", "pages: [{paths: art/*.html}]"):
+        assert list(validator.iter_errors(yaml.safe_load(bad))), bad
+        errors = load_rules_text(tmp_path, bad)
+        assert errors, bad
+    for good in ("hosts: [WWW.Example.gov.cn, '*.example.gov.cn:8080']", "trad: {phrases: {发展: 發展}}"):
+        assert not list(validator.iter_errors(yaml.safe_load(good))) and not load_rules_text(tmp_path, good), good
+
+
+def load_rules_text(folder, text: str) -> list:
+    path = folder / "one" / "site.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+    return load_rules_dir(path.parent)[1]
 
 
 def test_rules_match_site_and_page_type():
