@@ -300,7 +300,7 @@ async def convert_texts(request: web.Request) -> web.Response:
                     isinstance(t, str) or (isinstance(t, list) and t and all(isinstance(p, str) for p in t))
                     for t in texts):
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # (RecursionError: '[' nested 100,000 deep)
         return answer(400, "bad", "expected {variant: s2t|s2tw|s2twp|s2hk, page: path, texts: [string or [string]]}")
     count = sum(1 if isinstance(t, str) else len(t) for t in texts)
     if count > settings.limits.convert_max_texts:
@@ -346,8 +346,11 @@ def _go(request: web.Request, modes: Modes, target: str) -> web.Response:
     path = split_mode_prefix(target).rest  # may be '//host' again ('/-/trad//host'): same_origin_path sees to it
     response = web.Response(status=303, headers={"Location": same_origin_path(with_prefix(path, mode_prefix(modes))),
                                                  "Cache-Control": "private, no-store"})
-    response.set_cookie(settings.cookie_name, str(modes), max_age=settings.cookie_max_age, path="/",
-                        samesite="Lax", httponly=True, secure=public_scheme(request, settings) == "https")
+    # Another site may link here (SameSite=Lax lets a top-level navigation carry and set cookies): it gets the
+    # page in those modes, by the prefixed URL, but never changes what this reader chose for every later visit.
+    if request.headers.get("Sec-Fetch-Site") != "cross-site":
+        response.set_cookie(settings.cookie_name, str(modes), max_age=settings.cookie_max_age, path="/",
+                            samesite="Lax", httponly=True, secure=public_scheme(request, settings) == "https")
     return response
 
 

@@ -317,12 +317,12 @@ class Proxy:
                         settings.timeouts.connect, settings.timeouts.read)
             self.metrics.upstream_errors.labels("timeout").inc()
             return self.own_page(504, pages.upstream_failed(504, with_prefix(route.path_qs, route.prefix)), route.modes,
-                                 upstream_url)
+                                 upstream_url, route.prefix)
         except (aiohttp.ClientError, OSError) as exc:
             log.warning("upstream %s failed: %s", upstream_url, exc)
             self.metrics.upstream_errors.labels("connect").inc()
             return self.own_page(502, pages.upstream_failed(502, with_prefix(route.path_qs, route.prefix)), route.modes,
-                                 upstream_url)
+                                 upstream_url, route.prefix)
         try:
             return await self.respond(request, route, upstream, upstream_url, links, host_header, scheme, suffix,
                                       own_etag_asked, rules_seen)
@@ -400,7 +400,7 @@ class Proxy:
                 log.warning("%s: reading the page failed: %r", upstream_url, exc)
                 self.metrics.upstream_errors.labels("timeout" if status == 504 else "read").inc()
                 return self.own_page(status, pages.upstream_failed(status, with_prefix(route.path_qs, route.prefix)),
-                                     route.modes, upstream_url)
+                                     route.modes, upstream_url, route.prefix)
             if not complete:
                 if len(raw) > limit:
                     log.warning("%s: HTML over html_max_bytes (%d); streamed untransformed", upstream_url, limit)
@@ -759,7 +759,8 @@ class Proxy:
         log.info("%s: request body stalled for %ss (timeouts.client_body); 408", request.path,
                  self.settings.timeouts.client_body)
         self.metrics.client_timeouts.labels("body").inc()
-        response = self.own_page(408, pages.bad_request("发送请求内容超时，请重试。"), route.modes)
+        response = self.own_page(408, pages.bad_request("发送请求内容超时，请重试。"), route.modes,
+                                 prefix=route.prefix)
         response.force_close()
         return response
 
@@ -802,9 +803,12 @@ class Proxy:
             response.headers["Vary"] = "Cookie"
         return response
 
-    def own_page(self, status: int, html: str, modes: Modes, url: URL | None = None) -> web.Response:
+    def own_page(self, status: int, html: str, modes: Modes, url: URL | None = None,
+                 prefix: str = "") -> web.Response:
+        """One of our pages (an error), in the reader's modes; with the route's prefix, the toolbar's switches
+        keep to the URL's modes as they do on the portal's pages."""
         url = url or self.settings.upstream
-        page = Page(url=url, modes=modes, settings=self.settings, rules=self.page_rules(url))
+        page = Page(url=url, modes=modes, settings=self.settings, rules=self.page_rules(url), prefix=prefix)
         try:
             html = self.pipeline.render(html, page)
         except Exception:  # our own page must always go out, even if a transform trips on it

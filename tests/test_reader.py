@@ -148,6 +148,13 @@ def test_link_back_to_the_full_page():
     # Reader mode from the cookie (no prefix): a plain link would come back to reader mode; toggle it off.
     page = Page(url=URL(ARTICLE_URL + "?a=1"), modes=parse_modes("reader"), settings=SETTINGS, prefix="")
     assert full_page_href(page) == f"/-/toggle/reader?next={ARTICLE_PATH}%3Fa%3D1"
+    # /-/reader//evil.example/x is a page of the portal (one an attacker may send a link to): its way back must
+    # not be '//evil.example/x', a link to another site.
+    for modes, prefix, back in (("reader", "/-/reader", "/.//evil.example/x"),
+                                ("trad+reader", "/-/trad+reader", "/-/trad//evil.example/x")):
+        page = Page(url=URL("http://www.example.gov.cn//evil.example/x"), modes=parse_modes(modes), settings=SETTINGS,
+                    prefix=prefix)
+        assert full_page_href(page) == back
 
 
 # --- finding the content ------------------------------------------------------------------------------

@@ -377,6 +377,37 @@ async def test_toggle_returns_to_the_same_page_and_sets_the_cookie(demo, http):
         assert response.headers["Set-Cookie"].startswith("a11y_modes=plain;")
 
 
+async def test_another_site_cannot_change_what_the_reader_chose(demo, http):
+    """A link from another site (Sec-Fetch-Site: cross-site; SameSite=Lax lets a top-level navigation set cookies)
+    leads to the page in those modes by its prefixed URL, but stores nothing: the reader's own choice stays."""
+    for endpoint in ("/-/set/trad-hk+elder-200+contrast-by+reader", "/-/toggle/reader"):
+        async with get(http, demo + endpoint + "?next=/xxgk/list.html", headers={"Sec-Fetch-Site": "cross-site"}) as r:
+            assert r.status == 303 and r.headers["Location"].startswith("/-/") and "Set-Cookie" not in r.headers
+    for site in ("same-origin", "none"):  # the toolbar, the portal's own rewired links; a typed or bookmarked URL
+        async with get(http, demo + "/-/set/elder?next=/xxgk/list.html", headers={"Sec-Fetch-Site": site}) as r:
+            assert r.headers["Set-Cookie"].startswith("a11y_modes=elder;")
+
+
+async def test_the_toolbar_of_an_error_page_keeps_the_urls_modes(serve, proxy, http):
+    """The proxy's own 502 under /-/elder/: its switches act on the modes of that URL, as on the portal's pages
+    (without the prefix, 长者版, shown as on, turned elder on, and 高对比度 dropped it)."""
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: the upstream refuses
+    proxied = await proxy(f"http://127.0.0.1:{port}")
+    async with get(http, proxied + "/-/elder/xxgk/list.html?page=2") as response:
+        assert response.status == 502
+        bar = bar_of((await response.read()).decode())
+    assert {target(a.get("href"))[1] for a in links(bar)} == {"/-/elder/xxgk/list.html?page=2"}
+    async with get(http, proxied + by_text(bar, "长者版").get("href")) as response:
+        assert response.headers["Location"] == "/xxgk/list.html?page=2"  # elder off
+    async with get(http, proxied + by_text(bar, "高对比度").get("href")) as response:
+        assert response.headers["Location"] == "/-/elder+contrast/xxgk/list.html?page=2"
+
+
 async def test_cookie_modes_redirect_plain_links_to_the_prefixed_page(demo, http):
     async with get(http, demo + "/-/toggle/trad?next=/xxgk/list.html") as response:
         assert response.status == 303

@@ -145,6 +145,10 @@ async def test_bounded_input(http, serve, proxy):
     response = await http.post(base + "/-/convert", data=chunks(), headers={"Content-Type": "application/json", **SAME})
     assert response.status == 413
     assert Limits().convert_body_max_bytes == 256 * 1024 and Limits().convert_max_texts == 2000
+    # JSON nested deeper than the parser goes, within the size limit: refused like any malformed body, not a 500.
+    response = await http.post(base + "/-/convert", data=b"[" * 2000 + b"]" * 2000,
+                               headers={"Content-Type": "application/json", **SAME})
+    assert response.status == 400
 
 
 async def test_malformed_requests(http, site):

@@ -51,7 +51,7 @@ from ..document import Document
 from ..modes import Modes
 from ..pipeline import Page, proxy_asset_url, Stateless
 from .aria import TextAppends, drop as drop_element
-from ..urls import mode_prefix
+from ..urls import mode_prefix, same_origin_path
 
 STYLESHEET = "/-/static/reader.css"
 MARK = "data-a11y-proxy"  # what the proxy itself adds to <head> carries it (elder and contrast sheets): kept
@@ -1254,8 +1254,8 @@ def full_page_href(page: Page) -> str:
     """Where '查看完整页面' leads: the same page in the same modes without reader."""
     path = page.url.raw_path_qs or "/"
     without = dataclasses.replace(page.modes, reader=False)
-    if page.prefix:
-        return mode_prefix(without) + path
+    if page.prefix:  # (with no modes left the prefix is '', and '//host/x' must not become a link to host)
+        return same_origin_path(mode_prefix(without) + path)
     # Modes from the cookie or the host: a plain link would come straight back to reader mode, so the
     # toggle endpoint switches reader off (and stores that) before going back to the page.
     return f"/-/toggle/reader?next={quote(path, safe='/')}"
