@@ -89,8 +89,13 @@ class TransformCache:
         renders without storing (no-store responses)."""
         entry = self.entries.get(key)
         while entry is None and key in self.pending:  # someone is rendering this very page: wait for theirs
-            await asyncio.shield(self.pending[key])  # (their render failed or was not kept: then one of us tries)
-            entry = self.entries.get(key)
+            failure = await asyncio.shield(self.pending[key])
+            if failure is not None:
+                # Their render of these very inputs failed (over the time budget, a page the pipeline cannot
+                # take): ours would too.  Everyone waiting gets that at once, instead of each trying in turn.
+                self.metrics.cache_requests.labels("miss").inc()
+                raise failure
+            entry = self.entries.get(key)  # (None if theirs was not kept, or they left: then one of us tries)
         if entry is not None:
             self.metrics.cache_requests.labels("hit").inc()
             self.entries.move_to_end(key)
@@ -101,13 +106,17 @@ class TransformCache:
             return (entry, *self._form(key, entry, coding), False)
         done = asyncio.get_running_loop().create_future()
         self.pending[key] = done
+        failure = None
         try:
             entry = await render()
             self._store(key, entry)
             return (entry, *self._form(key, entry, coding), False)
+        except Exception as exc:  # (not a cancellation: a reader who left says nothing about the page)
+            failure = exc
+            raise
         finally:
             del self.pending[key]
-            done.set_result(None)
+            done.set_result(failure)
 
     def lookup(self, key: bytes, coding: str) -> tuple[Entry, bytes, str] | None:
         """The entry for `key` (counted as a hit) in `coding`, or None when it is not held (any more)."""

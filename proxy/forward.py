@@ -384,16 +384,15 @@ class Proxy:
             return await self.stream(request, upstream, headers, b"")
         taken = 0
         try:
-            if kind == "sniff":
-                # An untyped response may be a download: decide on the first bytes that arrive, never hold it.
-                first = await upstream.content.readany()
-                prefix = codec.decompress_prefix(first, upstream.headers.get("Content-Encoding"), 1024)
-                if not _HTML_SIGNATURE.match(prefix[:1024]):
-                    self.metrics.response("stream")
-                    return await self.stream(request, upstream, headers, first)
-            else:
-                first = b""
             try:
+                first = b""
+                if kind == "sniff":
+                    # An untyped response may be a download: decide on the first bytes that arrive, never hold it.
+                    first = await upstream.content.readany()
+                    prefix = codec.decompress_prefix(first, content_coding(upstream.headers), 1024)
+                    if not _HTML_SIGNATURE.match(prefix[:1024]):
+                        self.metrics.response("stream")
+                        return await self.stream(request, upstream, headers, first)
                 raw, complete, taken = await self.read_bounded(upstream, limit, first)
             except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
                 status = 504 if isinstance(exc, asyncio.TimeoutError) else 502
@@ -425,7 +424,7 @@ class Proxy:
         in_frame = request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame")
         public_origin = f"{scheme}://{host_header}"
         # Exactly what the output depends on (the settings are in variant_key, the rules in their version).
-        key = cache_key(kind, raw, upstream.headers.get("Content-Encoding", ""), upstream.headers.get("Content-Type", ""),
+        key = cache_key(kind, raw, content_coding(upstream.headers), upstream.headers.get("Content-Type", ""),
                         str(upstream_url), route.modes.canonical(), route.prefix, public_origin,
                         f"{in_frame}|{by_script}", f"{self.variant_key}|{self.rules.version}")
         coding = codec.choose_encoding(request.headers.get("Accept-Encoding")) or ""
@@ -441,7 +440,7 @@ class Proxy:
         except PassThrough as reason:
             log.log(reason.level, "%s: %s; sent untransformed", upstream_url, reason)
             self.metrics.response(reason.outcome)
-            if reason.outcome == "passthrough-budget":
+            if reason.outcome in ("passthrough-budget", "stream-memory"):  # (this moment's, not the page's)
                 not_for_keeping(headers)
             return await self.stream(request, upstream, headers, raw)
         except Exception:  # a page we cannot rewrite still reaches the reader, exactly as sent
@@ -545,11 +544,27 @@ class Proxy:
                      coding: str) -> Entry:
         """Decode, transform and encode one body (a cache miss).  Raises PassThrough when the page is to go
         out as the upstream sent it."""
-        settings = self.settings
         try:
-            decoded = codec.decompress(raw, upstream.headers.get("Content-Encoding"), limit)
+            decoded = codec.decompress(raw, content_coding(upstream.headers), limit)
         except codec.UndecodableBody as exc:
             raise PassThrough("passthrough-undecodable", str(exc)) from None
+        # The memory budget held the bytes as they came; what decompression added is held too, while the page
+        # is rewritten (a 17 KB gzip page may be 7 MB of HTML).
+        grown = max(0, len(decoded) - len(raw))
+        if not self.memory.take(grown):
+            log.warning("%s: %d bytes of HTML already held for rewriting (limits.transform_memory_bytes); "
+                        "sent untransformed", upstream_url, self.memory.held)
+            raise PassThrough("stream-memory", "memory budget", logging.DEBUG)
+        try:
+            return await self.render_decoded(kind, decoded, upstream, upstream_url, route, page_rules,
+                                             public_origin, in_frame, by_script, coding)
+        finally:
+            self.memory.give_back(grown)
+
+    async def render_decoded(self, kind: str, decoded: bytes, upstream: aiohttp.ClientResponse, upstream_url: URL,
+                             route: Route, page_rules: PageRules, public_origin: str, in_frame: bool,
+                             by_script: bool, coding: str) -> Entry:
+        settings = self.settings
         if kind == "sniff" and not _HTML_SIGNATURE.match(decoded[:1024]):
             raise PassThrough("stream", "not HTML after all", logging.DEBUG)
         if kind == "css":
@@ -870,6 +885,12 @@ async def within_budget(executor, budget: float, work: Callable, *args):
     finally:
         watching = False
         timer.cancel()
+
+
+def content_coding(headers) -> str:
+    """The codings applied to a body, in order, over every Content-Encoding line ('gzip' twice is 'gzip, gzip',
+    as RFC 9110 section 5.3 reads repeated fields)."""
+    return ", ".join(headers.getall("Content-Encoding", ()))
 
 
 def not_for_keeping(headers: CIMultiDict) -> None:

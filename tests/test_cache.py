@@ -170,7 +170,33 @@ async def test_render_failure_is_not_cached_and_waiters_are_released():
     results = await asyncio.gather(*(cache.get_or_render(b"k", "", failing, True) for _ in range(3)),
                                    return_exceptions=True)
     assert all(isinstance(r, ValueError) for r in results)
-    assert not cache.entries and not cache.pending and calls == 3
+    # The waiters got the render's failure at once: the same inputs would fail again, and trying in turn made the
+    # last of N identical readers of a page over the time budget wait N budgets.
+    assert not cache.entries and not cache.pending and calls == 1
+    with pytest.raises(ValueError):
+        await cache.get_or_render(b"k", "", failing, True)
+    assert calls == 2
+
+
+async def test_a_reader_who_leaves_hands_the_render_to_one_who_waits():
+    """The renderer's reader hung up (cancelled): that says nothing about the page, so a waiter renders it."""
+    cache = TransformCache(1024 * 1024, Metrics())
+    started, calls = asyncio.Event(), 0
+
+    async def render() -> Entry:
+        nonlocal calls
+        calls += 1
+        started.set()
+        await asyncio.sleep(0.05)
+        return Entry({"": b"page"}, False, "html")
+
+    owner = asyncio.ensure_future(cache.get_or_render(b"k", "", render, True))
+    await started.wait()
+    waiter = asyncio.ensure_future(cache.get_or_render(b"k", "", render, True))
+    await asyncio.sleep(0)
+    owner.cancel()
+    entry, body, _, hit = await waiter
+    assert body == b"page" and not hit and calls == 2
 
 
 async def test_repeat_view_costs_a_304_and_a_hit(serve, proxy, http):

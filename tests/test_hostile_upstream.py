@@ -57,8 +57,9 @@ async def raw_upstream():
     await upstream.close()
 
 
-def response_head(length: int | None, extra: str = "", content_type: str = "text/html; charset=utf-8") -> bytes:
-    lines = ["HTTP/1.1 200 OK", f"Content-Type: {content_type}", "Connection: close"]
+def response_head(length: int | None, extra: str = "", content_type: str | None = "text/html; charset=utf-8") -> bytes:
+    """A response head; content_type None sends none (an untyped response)."""
+    lines = ["HTTP/1.1 200 OK", "Connection: close"] + ([f"Content-Type: {content_type}"] if content_type else [])
     if length is not None:
         lines.append(f"Content-Length: {length}")
     if extra:
@@ -196,3 +197,48 @@ async def test_malformed_link_urls_do_not_stop_the_page(raw_upstream, proxy, htt
     async with http.get(proxied + "/-/trad/x.html") as response:
         text = await response.text()
     assert "國家" in text and "a11y-proxy-skip" in text and 'href="//][@"' in text
+
+
+async def test_a_body_gzipped_twice_on_two_header_lines_is_decoded_twice(raw_upstream, proxy, http):
+    """Content-Encoding on two lines is one list (RFC 9110 section 5.3): gzip, then gzip again."""
+    upstream, url = raw_upstream
+    packed = gzip.compress(gzip.compress(PAGE_BYTES))
+    upstream.actions = [response_head(len(packed), "Content-Encoding: gzip\r\nContent-Encoding: gzip"), packed]
+    proxied = await proxy(url)
+    async with http.get(proxied + "/x.html") as response:
+        text = await response.text()
+    assert "第1999段" in text and "a11y-proxy-skip" in text
+
+
+@pytest.mark.parametrize("ending", ["stall", "close"])
+async def test_an_untyped_response_that_breaks_before_its_first_bytes_gets_our_error_page(raw_upstream, proxy, http,
+                                                                                          ending):
+    from proxy.settings import Timeouts
+    upstream, url = raw_upstream
+    upstream.actions = [response_head(100, content_type=None)] + ([5] if ending == "stall" else [])
+    proxied = await proxy(url, timeouts=Timeouts(read=0.5))
+    async with http.get(proxied + "/export") as response:  # a page-like path: the first bytes decide
+        assert response.status == (504 if ending == "stall" else 502)
+        assert "<main" in await response.text()  # the proxy's own accessible error page
+
+
+async def test_the_memory_budget_holds_what_decompression_makes(serve, proxy, http):
+    """Six 17 KB gzip pages of 7 MB each under a 1 MiB budget: held as 7 MB each, so they stream as sent (the
+    budget counted 17 KB each, and all six were rewritten at once: 260 MiB more memory)."""
+    from proxy.settings import Limits
+    text = "<!DOCTYPE html><html><head><title>t</title></head><body>" + \
+        "".join(f"<div><p>{'政务公开' * 1000}{i}</p></div>" for i in range(600)) + "</body></html>"
+    packed = gzip.compress(text.encode())
+
+    async def handler(request):
+        return web.Response(body=packed, headers={"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    proxied = await proxy(await serve(app), limits=Limits(transform_memory_bytes=1024 * 1024))
+    async with http.get(proxied + "/-/trad/p.html", headers={"Accept-Encoding": "gzip"}) as response:
+        assert await response.read() == packed and response.headers["Cache-Control"] == "no-store"
+    async with http.get(proxied + "/-/metrics") as response:
+        metrics = await response.text()
+    assert 'a11y_proxy_responses_total{outcome="stream-memory"} 1.0' in metrics
+    assert "a11y_proxy_transform_bytes_held 0.0" in metrics  # everything taken was given back
