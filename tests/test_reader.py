@@ -140,6 +140,21 @@ def test_base_is_kept():
     assert root_of(out).find("head/base").get("href") == "/-/reader/xxgk/"
 
 
+def test_a_grid_of_short_cells_keeps_its_table_whatever_wraps_the_text():
+    """A headerless grid of figures whose editor wrapped each cell's text in a <div> is data, as the same grid
+    without the <div>s is; cells that hold several blocks or long text are layout, read as a run of blocks."""
+    text = "<p>" + "根据《示范市政府信息公开规定》，现将有关事项通知如下，请各单位认真贯彻执行。" * 3 + "</p>"
+    rows = [("序号", "单位", "金额（万元）"), ("1", "市教育局", "120"), ("2", "市卫健委", "80")]
+    grid = "<table border=1>" + "".join("<tr>" + "".join(f"<td><div>{c}</div></td>" for c in row) + "</tr>"
+                                        for row in rows) + "</table>"
+    layout = ("<table><tr><td><div>导航</div><div>首页</div></td><td><div>" + "正文" * 40 + "</div></td></tr>"
+              "<tr><td><div>栏目</div><div>通知</div></td><td><div>" + "附件" * 40 + "</div></td></tr></table>")
+    page = ('<!DOCTYPE html><html lang="zh-CN"><head><title>通知</title></head><body><div id="zoom">'
+            f"{text}{grid}{text}{layout}</div></body></html>")
+    tables = article_of(render(page)).findall(".//table")
+    assert len(tables) == 1 and [text_of(td) for td in tables[0].iter("td")] == [c for row in rows for c in row]
+
+
 def test_link_back_to_the_full_page():
     out = render(TRS, "trad+elder+reader")
     back = root_of(out).find(".//main//p[@class='a11y-proxy-reader-back']/a")

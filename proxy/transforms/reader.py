@@ -952,7 +952,7 @@ details dfn div dl dt em figcaption figure h1 h2 h3 h4 h5 h6 hr i img ins kbd li
 samp section small strong sub summary sup table tbody td tfoot th thead time tr u ul var wbr""".split())
 _LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-url", "original", "file")
 _PLACEHOLDER_IMG = re.compile(r"(^data:|blank|spacer|loading|lazy|placeholder|grey\.gif|pixel)", re.I)
-_BLOCKS_IN_CELLS = ("table", "div", "ul", "ol", "form", "iframe", "h1", "h2", "h3", "blockquote")
+_BLOCKS_IN_CELLS = ("table", "ul", "ol", "form", "iframe", "h1", "h2", "h3", "blockquote")
 
 
 def is_data_table(table) -> bool:
@@ -973,9 +973,19 @@ def is_data_table(table) -> bool:
     if has_headers:
         return True
     cells = [c for tr in rows for c in tr if _tag(c) in ("td", "th")]
-    if any(c.find(f".//{t}") is not None for c in cells for t in _BLOCKS_IN_CELLS):
-        return False
-    return True
+    return not any(_lays_out(c) for c in cells)
+
+
+def _lays_out(cell) -> bool:
+    """Whether a cell of a table without headers holds page layout rather than a datum: blocks such as lists,
+    headings or tables; or <div>s, unless one wraps a short text (editors wrap each figure of a grid in one)."""
+    if any(cell.find(f".//{t}") is not None for t in _BLOCKS_IN_CELLS):
+        return True
+    divs = sum(1 for _ in cell.iter("div"))
+    return divs > 1 or (divs == 1 and len("".join(cell.itertext()).strip()) > _SHORT_CELL)
+
+
+_SHORT_CELL = 60  # characters: a figure, a name, a date, a short title
 
 
 def _unwrap(el, appends: "TextAppends | None" = None) -> None:
