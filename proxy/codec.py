@@ -3,7 +3,9 @@
 Charset resolution follows the browser's order (BOM, Content-Type, <meta> prescan, then detection) and
 uses the WHATWG label table (webencodings), with GB2312/GBK widened to GB18030 and Big5 to Big5-HKSCS,
 the supersets that browsers actually decode with.  Decoding never fails: bytes that are invalid in the
-chosen charset become U+FFFD, as they would in the browser.
+chosen charset become U+FFFD, as they would in the browser.  As in browsers, a <meta> or @charset naming
+UTF-16 means UTF-8 (a UTF-16 header is honoured), and a label of the "replacement" encoding (HZ,
+ISO-2022-CN/KR) leaves no text to rewrite: sniff_and_decode and css_decode raise ReplacementEncoding.
 
 Content-encodings are undone completely or not at all (``decompress``): a page is only rewritten from a
 compressed body that ends where its format says it ends.
@@ -13,8 +15,9 @@ compressed body that ends where its format says it ends.
   re-sending it as a complete one would hide the cut.  The caller sends the upstream's bytes as they
   came.
 - A gzip body of several members (RFC 1952 2.2: "a series of members") is decoded member after member,
-  as ``gzip.decompress`` and zcat do; ``max_bytes`` bounds the sum over all members.  Note that Chromium
-  and Firefox show only the first member (both stop reading at the end of the first deflate stream).
+  as ``gzip.decompress`` and zcat do (in time linear in the body's size); ``max_bytes`` bounds the sum over
+  all members.  Note that Chromium and Firefox show only the first member (both stop reading at the end of
+  the first deflate stream).
 - Bytes after a complete stream that do not start another gzip member (zero padding, a stray newline
   from a template, junk) are ignored, as browsers ignore them: Chromium's GzipSourceStream drops them
   (STATE_IGNORING_EXTRA_BYTES: "matches the behavior of other browsers"), its BrotliSourceStream
@@ -44,6 +47,8 @@ _GZIP_WBITS = zlib.MAX_WBITS | 16
 # Input is fed to the decoders in steps of this size where a partial result must survive a later error
 # (decompress_prefix, and finding where a brotli stream ends when bytes follow it).
 _STEP = 4096
+# The first slice of a zlib stream's input (see _inflate); small, as a gzip member can be 20 bytes.
+_FIRST_PIECE = 256
 
 
 class UndecodableBody(ValueError):
@@ -52,6 +57,11 @@ class UndecodableBody(ValueError):
 
 class _Bomb(UndecodableBody):
     pass
+
+
+class ReplacementEncoding(UndecodableBody):
+    """The page declares the WHATWG "replacement" encoding (a label such as hz-gb-2312, iso-2022-cn or
+    iso-2022-kr): browsers decode all of it to one U+FFFD, so there is no text to rewrite."""
 
 
 def _codings(content_encoding: str | None) -> list[str]:
@@ -114,50 +124,61 @@ def _decode_one(body: bytes, coding: str, max_bytes: int, partial: bool) -> byte
     return _unbrotli(body, max_bytes, partial)
 
 
-def _inflate(data: bytes, wbits: int, budget: int, partial: bool) -> tuple[bytes, bytes]:
-    """One zlib/gzip/raw-deflate stream: (output, the bytes after the stream).
+def _inflate(data: bytes | memoryview, wbits: int, budget: int, partial: bool) -> tuple[bytes, int]:
+    """One zlib/gzip/raw-deflate stream at the start of data: (output, how many bytes of data it spans).
 
     Whole mode raises UndecodableBody when the stream is cut short or inflates beyond budget, and
-    zlib.error when corrupt.  Partial mode returns what decodes before any of these.
+    zlib.error when corrupt.  Partial mode returns what decodes before any of these (spanning all of data).
+
+    The input goes in as slices of a memoryview (_STEP each in partial mode; in whole mode from
+    _FIRST_PIECE, doubling): zlib copies what follows the end of a stream into unused_data, so feeding
+    all that was left made each member of a many-member gzip body copy the rest of the body, quadratic
+    in its size.  A slice at most about twice what the stream took so far keeps that copy member-sized.
     """
+    view = memoryview(data)
     inflater = zlib.decompressobj(wbits)
-    if not partial:
-        out = inflater.decompress(data, budget + 1)
-        if len(out) > budget:
-            raise _Bomb()
-        if not inflater.eof:
-            raise UndecodableBody(f"truncated or corrupt body: the compressed stream stops before its end "
-                                  f"({len(data)} bytes)")
-        return out, inflater.unused_data
     parts: list[bytes] = []
     size = 0
-    rest = b""
-    for start in range(0, len(data), _STEP):
+    fed = 0
+    piece = _STEP if partial else _FIRST_PIECE
+    while fed < len(view):
+        chunk = view[fed:fed + piece]
         try:
-            piece = inflater.decompress(data[start:start + _STEP], budget + 1 - size)
+            out = inflater.decompress(chunk, budget + 1 - size)  # (never 0, which would mean no limit)
         except zlib.error:
+            if not partial:
+                raise
             break
-        parts.append(piece)
-        size += len(piece)
+        fed += len(chunk)
+        parts.append(out)
+        size += len(out)
+        if size > budget:  # (also whenever input was left over: the output limit stopped it)
+            if not partial:
+                raise _Bomb()
+            break
         if inflater.eof:
-            rest = inflater.unused_data + data[start + _STEP:]
-            break
-        if size > budget or inflater.unconsumed_tail:
-            break
-    return b"".join(parts)[:budget], rest
+            return b"".join(parts), fed - len(inflater.unused_data)
+        if not partial:
+            piece *= 2
+    if not partial:
+        raise UndecodableBody(f"truncated or corrupt body: the compressed stream stops before its end "
+                              f"({len(view)} bytes)")
+    return b"".join(parts)[:budget], len(view)
 
 
 def _gunzip(data: bytes, max_bytes: int, partial: bool) -> bytes:
     """Every gzip member in turn; whatever follows the last one, unless it starts a member, is ignored."""
+    view = memoryview(data)  # members are read at an offset into it: no copy of the rest per member
     parts: list[bytes] = []
     size = 0
+    start = 0
     while True:
-        out, rest = _inflate(data, _GZIP_WBITS, max_bytes - size, partial)
+        out, length = _inflate(view[start:], _GZIP_WBITS, max_bytes - size, partial)
         parts.append(out)
         size += len(out)
-        if not rest.startswith(_GZIP_MAGIC) or (partial and size >= max_bytes):
+        start += length
+        if view[start:start + 2] != _GZIP_MAGIC or (partial and size >= max_bytes):
             return b"".join(parts)
-        data = rest
 
 
 def _unbrotli(data: bytes, max_bytes: int, partial: bool) -> bytes:
@@ -273,6 +294,10 @@ _META_CHARSET = re.compile(
 _CONTENT_TYPE_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)""", re.I)
 # Python codecs that are strict supersets of what the label names, as browsers decode them.
 _WIDER = {"gbk": "gb18030", "gb2312": "gb18030", "gb18030": "gb18030", "big5": "big5hkscs"}
+_UTF16 = {"utf-16le": "utf-16-le", "utf-16be": "utf-16-be"}  # (labels "utf-16" and "unicode" are UTF-16LE)
+# WHATWG Encoding's "replacement" decoder: a non-empty input is one U+FFFD (the encodings behind its labels,
+# such as ISO-2022-KR and HZ, were used to slip markup past filters that decode them differently).
+REPLACEMENT = "replacement"
 
 
 def python_codec(label: str | None) -> str | None:
@@ -285,8 +310,8 @@ def python_codec(label: str | None) -> str | None:
     name = encoding.name.lower()
     if name in _WIDER:
         return _WIDER[name]
-    if name in ("utf-16be", "utf-16le"):
-        return name.replace("16", "-16-")
+    if name in _UTF16:
+        return _UTF16[name]  # (a name that _sniff and _css_sniff check for: a <meta> or @charset UTF-16 is UTF-8)
     if name == "x-user-defined":
         return None
     return encoding.codec_info.name
@@ -304,9 +329,18 @@ def sniff_charset(body: bytes, content_type: str | None) -> tuple[str, str]:
 
 
 def sniff_and_decode(body: bytes, content_type: str | None) -> tuple[str, str]:
-    """(text, python codec): sniff_charset, then decode; a body found to be UTF-8 by decoding it is decoded once."""
+    """(text, python codec): sniff_charset, then decode; a body found to be UTF-8 by decoding it is decoded once.
+
+    Raises ReplacementEncoding (an UndecodableBody) for a page in the replacement encoding."""
     codec, _, text = _sniff(body, content_type)
+    _refuse_replacement(codec, body)
     return (text if text is not None else decode(body, codec)), codec
+
+
+def _refuse_replacement(codec: str, body: bytes) -> None:
+    if codec == REPLACEMENT and body:
+        raise ReplacementEncoding("the page's charset is a label of the replacement encoding: browsers show it "
+                                  "as a single U+FFFD")
 
 
 def _sniff(body: bytes, content_type: str | None) -> tuple[str, str, str | None]:
@@ -314,8 +348,11 @@ def _sniff(body: bytes, content_type: str | None) -> tuple[str, str, str | None]
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return codec, "bom", None
+    # HTML's encoding sniffing algorithm (13.2.3.2), step 4: "If the transport layer specifies a character
+    # encoding, and it is supported, return that encoding", UTF-16 included (only a <meta> naming UTF-16
+    # is taken as UTF-8, in the prescan below).
     codec = python_codec(charset_from_content_type(content_type))
-    if codec and not codec.startswith("utf-16"):
+    if codec:
         return codec, "header", None
     # A body that is valid UTF-8 with non-ASCII text is UTF-8, whatever its <meta> says: GBK Chinese text
     # is practically never valid UTF-8, while portals that moved to UTF-8 often kept a gb2312 template meta.
@@ -327,9 +364,9 @@ def _sniff(body: bytes, content_type: str | None) -> tuple[str, str, str | None]
     match = _META_CHARSET.search(body, 0, 4096)
     if match:
         codec = python_codec(match.group(1).decode("ascii", "replace"))
-        if codec and not codec.startswith("utf-16"):  # a meta can't truthfully claim UTF-16 in ASCII bytes
+        if codec and not codec.startswith("utf-16"):
             return codec, "meta", None
-        if codec:
+        if codec:  # prescan: "If charset is UTF-16BE/LE, then set charset to UTF-8" (it was read as ASCII)
             return "utf-8", "meta", None
     if ascii:  # valid UTF-8 (a body with non-ASCII bytes was found not to be, above)
         return "utf-8", "valid-utf8", None
@@ -347,6 +384,8 @@ def _utf8_text(body: bytes) -> str | None:
 
 
 def decode(body: bytes, codec: str) -> str:
+    if codec == REPLACEMENT:
+        return "\ufffd" if body else ""
     if codec == "utf-8" and body.startswith(codecs.BOM_UTF8):
         body = body[3:]
     elif codec.startswith("utf-16") and body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
@@ -363,8 +402,11 @@ def css_charset(body: bytes, content_type: str | None) -> str:
 
 
 def css_decode(body: bytes, content_type: str | None) -> tuple[str, str]:
-    """(text, python codec): css_charset, then decode; a body found to be UTF-8 by decoding it is decoded once."""
+    """(text, python codec): css_charset, then decode; a body found to be UTF-8 by decoding it is decoded once.
+
+    Raises ReplacementEncoding (an UndecodableBody) for a stylesheet in the replacement encoding."""
     codec, text = _css_sniff(body, content_type)
+    _refuse_replacement(codec, body)
     return (text if text is not None else decode(body, codec)), codec
 
 
@@ -373,13 +415,15 @@ def _css_sniff(body: bytes, content_type: str | None) -> tuple[str, str | None]:
         if body.startswith(bom):
             return codec, None
     codec = python_codec(charset_from_content_type(content_type))
-    if codec:
+    if codec:  # (UTF-16 included: CSS Syntax 3.2 returns the header's encoding as it is)
         return codec, None
     match = _CSS_CHARSET.match(body)
     if match:
         codec = python_codec(match.group(1).decode("ascii"))
         if codec and not codec.startswith("utf-16"):
             return codec, None
+        if codec:  # CSS Syntax 3.2: "if the return value was utf-16be or utf-16le, return utf-8"
+            return "utf-8", _utf8_text(body)
     if body.isascii():
         return "utf-8", None
     text = _utf8_text(body)  # (no BOM: that was the first check)

@@ -567,10 +567,13 @@ class Proxy:
         settings = self.settings
         if kind == "sniff" and not _HTML_SIGNATURE.match(decoded[:1024]):
             raise PassThrough("stream", "not HTML after all", logging.DEBUG)
-        if kind == "css":
-            text, charset = codec.css_decode(decoded, upstream.headers.get("Content-Type"))
-        else:
-            text, charset = codec.sniff_and_decode(decoded, upstream.headers.get("Content-Type"))
+        try:
+            if kind == "css":
+                text, charset = codec.css_decode(decoded, upstream.headers.get("Content-Type"))
+            else:
+                text, charset = codec.sniff_and_decode(decoded, upstream.headers.get("Content-Type"))
+        except codec.UndecodableBody as exc:  # (a 'replacement' charset: rewriting it would destroy it)
+            raise PassThrough("passthrough-undecodable", str(exc), logging.INFO) from None
         # What a script fetched goes into a page that is rewritten already: it stays a fragment.
         fragment = kind in ("html", "sniff") and (
             by_script or (not is_whole_document(text) and _LIST_PIECE.match(text) is not None))

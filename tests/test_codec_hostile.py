@@ -133,6 +133,43 @@ def test_bombs_are_refused_across_members_and_codings():
         decompress(gzip.compress(brotli.compress(big)), "br, gzip", LIMIT)
 
 
+class _CountingInflater:
+    """zlib.decompressobj that counts the input bytes it is handed."""
+
+    def __init__(self, fed: list[int], *args):
+        self._inflater, self._fed = _real_decompressobj(*args), fed
+
+    def decompress(self, data, max_length=0):
+        self._fed.append(len(data))
+        return self._inflater.decompress(data, max_length)
+
+    def __getattr__(self, name):  # eof, unused_data, unconsumed_tail
+        return getattr(self._inflater, name)
+
+
+_real_decompressobj = zlib.decompressobj
+EMPTY_MEMBER = gzip.compress(b"", mtime=0)  # 20 bytes
+
+
+def test_many_gzip_members_are_read_in_linear_time(monkeypatch):
+    """The issue: each member was handed (and zlib copied into unused_data) all the bytes after it, so
+    4 MiB of 20-byte members took 10.8 s on the event loop.  Each member's input now grows with the member."""
+    body = gzip.compress(b"<p>x</p>") + EMPTY_MEMBER * 4000 + gzip.compress(PAGE)
+    fed: list[int] = []
+    monkeypatch.setattr(zlib, "decompressobj", lambda *args: _CountingInflater(fed, *args))
+    # Bytes handed to zlib: a small multiple of the body (handing each member the rest was 2000 times it) ...
+    assert decompress(body, "gzip", LIMIT) == b"<p>x</p>" + PAGE
+    assert len(fed) < 4100 and sum(fed) < 20 * len(body)
+    # ... and for sniffing (handed a first read, tens of KB), one 4 KiB step per member at most.
+    fed.clear()
+    assert decompress_prefix(body, "gzip", LIMIT) == b"<p>x</p>" + PAGE
+    assert len(fed) < 4100 and max(fed) <= 4096
+    monkeypatch.undo()
+    for coding, limit in (("gzip", LIMIT), ("gzip", 100)):  # and the bound across members holds
+        with pytest.raises(UndecodableBody, match="beyond" if limit == 100 else "truncated"):
+            decompress(body[:-1] if limit == LIMIT else body, coding, limit)
+
+
 def test_codings_in_order_empty_bodies_and_unknown_codings():
     body = gzip.compress(brotli.compress(PAGE))
     assert decompress(body, "br, gzip", LIMIT) == PAGE
