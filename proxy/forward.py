@@ -720,10 +720,10 @@ class Proxy:
             await response.write_eof()
         except (ConnectionError, aiohttp.ClientConnectionResetError):
             # The reader went away (closed the tab, cancelled a download): nothing left to do.
-            log.debug("client closed the connection during %s", request.path)
+            log.debug("client closed the connection during %s", request.raw_path)
         except ClientTooSlow:
             log.info("%s: reader left %ss of our writes unread (timeouts.client_send); connection closed",
-                     request.path, self.settings.timeouts.client_send)
+                     request.raw_path, self.settings.timeouts.client_send)
             self.metrics.client_timeouts.labels("send").inc()
             if request.transport is not None:
                 request.transport.close()
@@ -774,7 +774,7 @@ class Proxy:
             yield chunk
 
     def client_too_slow(self, request: web.Request, route: Route) -> web.Response:
-        log.info("%s: request body stalled for %ss (timeouts.client_body); 408", request.path,
+        log.info("%s: request body stalled for %ss (timeouts.client_body); 408", request.raw_path,
                  self.settings.timeouts.client_body)
         self.metrics.client_timeouts.labels("body").inc()
         response = self.own_page(408, pages.bad_request("发送请求内容超时，请重试。"), route.modes,

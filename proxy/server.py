@@ -4,8 +4,8 @@ Rewriting pages is CPU-bound Python; threads of one process share one GIL, so a 
 most.  `serve --workers N` therefore forks N workers, each a whole proxy (event loop, upstream pool,
 transform cache, pipeline threads).
 
-The supervisor opens N listening sockets on the address with SO_REUSEPORT and keeps them for its whole life;
-worker i serves socket i.  Why SO_REUSEPORT rather than one shared listening socket (gunicorn's and classic
+The supervisor opens N listening sockets on the address with SO_REUSEPORT and keeps them until it stops;
+worker i serves socket i (and closes the others it inherits).  Why SO_REUSEPORT rather than one shared listening socket (gunicorn's and classic
 nginx's model): with a shared socket, whichever event loop wakes first accepts, and an event loop is idle
 exactly while its pipeline threads are busy rewriting, so the busiest worker keeps taking new connections;
 SO_REUSEPORT has the kernel spread connections evenly over the sockets, which is what CPU-bound work needs
@@ -16,8 +16,10 @@ reader.  And why not gunicorn with aiohttp's GunicornWebWorker: one more depende
 language for what is about two hundred lines here, with the same settings file and flags as one process.
 
 The supervisor replaces a worker that exits (and gives up if workers keep dying at start), and on SIGTERM or
-SIGINT passes the signal on, once; each worker then stops accepting, finishes its in-flight requests (up to
-`timeouts.drain`) and exits.  /-/metrics shows the whole server through prometheus-client's multiprocess
+SIGINT passes the signal on, once, and closes its sockets; each worker then stops accepting (its socket then
+closes: new connections are refused, for a load balancer to take elsewhere), finishes its in-flight requests
+(up to `timeouts.drain`) and exits.  A worker takes a second signal within two seconds of the first as the same
+one (Ctrl-C, or systemd's SIGTERM to the control group, reaches it beside the supervisor's).  /-/metrics shows the whole server through prometheus-client's multiprocess
 mode: each worker writes its values to a folder the supervisor made (and removes at exit).  A supervisor killed
 outright (SIGKILL, the OOM killer) cannot remove its folder: the folder's name carries the supervisor's pid, and
 the next supervisor on the machine removes those whose supervisor is gone.
@@ -76,11 +78,38 @@ def run_worker(settings, sock: socket.socket | None = None, parent: int | None =
     tune_gc()
     if parent is not None:
         app.on_startup.append(lambda app: _watch_parent(app, parent))
+    app.on_startup.append(_stop_on_the_first_signal)
     where = {"sock": sock} if sock is not None else {"host": settings.listen_host, "port": settings.listen_port}
     web.run_app(app, **where, print=None,
-                shutdown_timeout=settings.timeouts.drain, handle_signals=True,
+                shutdown_timeout=settings.timeouts.drain, handle_signals=False,  # (_stop_on_the_first_signal)
                 handler_cancellation=True,  # a reader who hangs up stops the work on their request
                 access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)
+
+
+SIGNAL_ECHO = 2.0  # seconds: a second stop signal sooner than this is the same request to stop
+
+
+async def _stop_on_the_first_signal(app: web.Application) -> None:
+    """SIGTERM or SIGINT starts the drain (aiohttp's GracefulExit); a second one within SIGNAL_ECHO is ignored.
+    A worker often gets two at once: Ctrl-C, or systemd's SIGTERM to the whole control group, reaches it and its
+    supervisor, which passes the signal on; aiohttp's own handlers take a second signal as "stop now" and cut
+    every request in flight.  A second signal later than that still stops at once, as one expects of Ctrl-C."""
+    loop = asyncio.get_running_loop()
+    first: list[float] = []
+
+    def stop(number: int) -> None:
+        now = time.monotonic()
+        if first and now - first[0] < SIGNAL_ECHO:
+            log.info("worker %d: %s again while draining: ignored", os.getpid(), signal.Signals(number).name)
+            return
+        if first:  # (raised again, it ends aiohttp's drain where it is, as its own handlers do)
+            log.warning("worker %d: %s again: stopping without waiting for requests in flight", os.getpid(),
+                        signal.Signals(number).name)
+        first.append(now)
+        raise web.GracefulExit()
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop, number)
 
 
 PARENT_WATCH = web.AppKey("parent_watch", asyncio.Task)
@@ -98,12 +127,17 @@ async def _watch_parent(app: web.Application, parent: int) -> None:
     app[PARENT_WATCH] = asyncio.create_task(watch())
 
 
-def _worker_main(settings, sock: socket.socket, parent: int) -> None:
+def _worker_main(settings, sock: socket.socket, parent: int, sockets: list[socket.socket]) -> None:
     # Forked with SIGTERM/SIGINT blocked and the supervisor's handlers: a signal now must stop this worker
     # (nothing is in flight yet), not run a copy of the supervisor's handler and leave the worker serving.
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    # The other workers' sockets, inherited by the fork, are not this worker's to hold: held here, one would go
+    # on queueing connections after its own worker stopped listening, that nobody ever accepts.
+    for other in sockets:
+        if other is not sock:
+            other.close()
     run_worker(settings, sock=sock, parent=parent)
 
 
@@ -190,8 +224,10 @@ class Supervisor:
                 sock.close()
 
     def _start_one(self, index: int) -> None:
-        process = self.context.Process(target=_worker_main, args=(self.settings, self.sockets[index], os.getpid()),
-                                       daemon=False)
+        if self.stopping:  # (the sockets are closed once stopping: see _stop)
+            return
+        process = self.context.Process(target=_worker_main, daemon=False,
+                                       args=(self.settings, self.sockets[index], os.getpid(), self.sockets))
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         try:
             process.start()
@@ -226,10 +262,15 @@ class Supervisor:
     def _stop(self, *_args) -> None:
         self.stopping = True
         for pid, process in self.workers.items():
-            # Once each: a second SIGTERM would cut a worker's drain short (aiohttp exits at once on it).
+            # Once each: a second SIGTERM soon after would be ignored, a later one cuts the worker's drain short.
             if pid not in self.signalled and process.is_alive():
                 self.signalled.add(pid)
                 os.kill(pid, signal.SIGTERM)
+        # No worker will be started on them again: closed here, each socket closes when its worker stops
+        # listening, so new connections are refused (a load balancer tries another replica) instead of waiting
+        # in a queue nobody accepts from until the drain ends.
+        for sock in self.sockets:
+            sock.close()
 
     def _drain(self) -> int:
         self._stop()  # a worker started while the signal was being handled has not had it yet

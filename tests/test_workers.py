@@ -40,7 +40,8 @@ async def server(upstream):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("A11Y_PROXY_", "PROMETHEUS_"))}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "proxy", "--log-level", "INFO", "serve", "--workers", "2", "--upstream", upstream,
-        "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL)
+        "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True)  # its own process group: a test may signal the group, as Ctrl-C or systemd do
     base = f"http://127.0.0.1:{port}"
     answered: set[int] = set()  # every worker must be up: the kernel spreads new connections over all of them
     async with aiohttp.ClientSession() as client:
@@ -106,6 +107,42 @@ async def test_sigterm_drains_in_flight_requests_then_exits(server):
         in_flight = asyncio.create_task(client.get(base + "/slow"))
         await asyncio.sleep(0.5)  # the request is at the upstream now
         process.send_signal(signal.SIGTERM)
+        response = await asyncio.wait_for(in_flight, 10)
+        assert response.status == 200 and await response.text() == "slow and whole"
+    assert await asyncio.wait_for(process.wait(), 40) == 0
+    assert child_pids(process.pid) == []
+
+
+async def test_a_stopping_server_refuses_new_connections_at_once(server):
+    """While the drain finishes what is in flight, a new connection is refused (a load balancer takes it to
+    another replica), not queued where no worker will ever accept it, to be reset when the drain ends."""
+    process, base = server
+    port = int(base.rsplit(":", 1)[1])
+    async with aiohttp.ClientSession() as client:
+        in_flight = asyncio.create_task(client.get(base + "/slow"))
+        await asyncio.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)  # the workers have stopped listening
+        started = time.monotonic()
+        with pytest.raises(OSError):
+            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
+            writer.close()
+        assert time.monotonic() - started < 1
+        response = await asyncio.wait_for(in_flight, 10)
+        assert response.status == 200 and await response.text() == "slow and whole"
+    assert await asyncio.wait_for(process.wait(), 40) == 0
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+async def test_a_signal_to_the_whole_group_still_drains(server, number):
+    """Ctrl-C (SIGINT to the terminal's process group) or systemd's SIGTERM to the control group reaches every
+    worker beside the supervisor, which passes it on: the second, within two seconds, is the same request to stop
+    (aiohttp took it as "stop now" and cut every request in flight)."""
+    process, base = server
+    async with aiohttp.ClientSession() as client:
+        in_flight = asyncio.create_task(client.get(base + "/slow"))
+        await asyncio.sleep(0.5)
+        os.killpg(process.pid, number)
         response = await asyncio.wait_for(in_flight, 10)
         assert response.status == 200 and await response.text() == "slow and whole"
     assert await asyncio.wait_for(process.wait(), 40) == 0
