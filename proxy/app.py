@@ -215,7 +215,13 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    if not request.app[SETTINGS].may_read_metrics(request.remote):
+    settings = request.app[SETTINGS]
+    asker = request.remote
+    if settings.is_trusted(asker) and "X-Forwarded-For" in request.headers:
+        # Relayed by our load balancer: who asks is the address it names last (its own peer), not itself;
+        # else every reader the front relays could read the metrics when metrics_allow names the front.
+        asker = ",".join(request.headers.getall("X-Forwarded-For")).split(",")[-1].strip()
+    if not settings.may_read_metrics(asker):
         raise web.HTTPForbidden(text="metrics are not open to this address (metrics_allow)\n")
     body, content_type = request.app[METRICS].exposition()
     response = web.Response(body=body, headers={"Cache-Control": "no-store"})

@@ -373,6 +373,16 @@ async def test_metrics_allow_list_and_debug_view_switch(site, proxy, http):
         assert response.status == 200
     async with http.get(opened + "/-/debug/a.html") as response:
         assert response.status == 200
+    # Behind a trusted front named in metrics_allow, what counts is the address the front relays for.
+    front = ipaddress.ip_network("127.0.0.0/8")
+    relayed = await proxy(upstream, metrics_allow=(front, ipaddress.ip_network("10.9.0.0/16")), trusted_proxies=(front,))
+    for forwarded, status in (("203.0.113.9", 403), ("10.9.0.5, 203.0.113.9", 403), ("203.0.113.9, 10.9.0.5", 200),
+                              (None, 200)):  # (None: the front itself asks, or a scraper inside the allowed network)
+        async with http.get(relayed + "/-/metrics", headers={"X-Forwarded-For": forwarded} if forwarded else {}) as r:
+            assert r.status == status, forwarded
+    untrusted = await proxy(upstream, metrics_allow=(front,))
+    async with http.get(untrusted + "/-/metrics", headers={"X-Forwarded-For": "203.0.113.9"}) as response:
+        assert response.status == 200  # (from a peer that is not a trusted front, the header means nothing)
 
 
 async def test_get_head_and_304_of_a_page_vary_alike(serve, proxy, http):
