@@ -34,6 +34,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 METRICS_DIR_PREFIX = "a11y-proxy-metrics-"  # then the supervisor's pid, "-", and mkdtemp's random part
 RESTART_WINDOW = 2.0  # a worker that dies sooner than this after starting counts as a failed start
 MAX_FAILED_STARTS = 5  # in a row: then the supervisor stops (a broken config, a port in use)
+STARTUP_FAILED = 2  # the exit code of every start-up failure (README.md), a crash loop of workers included
 
 
 def default_workers() -> int:
@@ -138,7 +140,12 @@ def _worker_main(settings, sock: socket.socket, parent: int, sockets: list[socke
     for other in sockets:
         if other is not sock:
             other.close()
-    run_worker(settings, sock=sock, parent=parent)
+    try:
+        run_worker(settings, sock=sock, parent=parent)
+    except Exception as exc:  # one line through logging (JSON logs stay JSON), not multiprocessing's traceback
+        log.error("worker %d could not serve: %s: %s", os.getpid(), type(exc).__name__, exc)
+        log.debug("worker %d could not serve", os.getpid(), exc_info=True)
+        sys.exit(STARTUP_FAILED)
 
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -216,7 +223,7 @@ class Supervisor:
             while not self.stopping:
                 time.sleep(0.2)
                 if self._reap() is False:
-                    return 1
+                    return STARTUP_FAILED
             return self._drain()
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -78,6 +78,25 @@ def test_a_port_in_use_is_one_line_naming_the_way_out(taken_port, command):
     assert_one_line(result, f"127.0.0.1:{taken_port}", "already in use", "--listen")
 
 
+def test_workers_that_cannot_start_stop_the_server_with_exit_2_and_json_lines():
+    """Workers failing at start (the supervisor's own checks passed: a rules folder only they cannot read, say):
+    the supervisor gives up after five in a row, with the start-up failure's exit code, 2, and every line it and
+    the workers write is a JSON log line naming the error (no multiprocessing traceback)."""
+    script = ("import sys, proxy.app\n"
+              "def broken(settings, pipeline=None):\n"
+              "    raise PermissionError(13, 'Permission denied', '/etc/a11y-proxy/rules')\n"
+              "proxy.app.create_app = broken\n"
+              "from proxy.cli import main\n"
+              f"sys.exit(main(['--log-format', 'json', 'serve', '--listen', '127.0.0.1:{free_port()}', "
+              "'--upstream', 'http://127.0.0.1:9', '--workers', '2']))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                            env=clean_env())
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]  # (each one a JSON object)
+    assert any("could not serve: PermissionError" in line["message"] for line in lines)
+    assert any("died at start" in line["message"] for line in lines)
+
+
 def test_a_port_that_needs_privileges_is_one_line():
     if int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()) <= 81:
         pytest.skip("this machine lets anyone bind low ports")
