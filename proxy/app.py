@@ -35,6 +35,7 @@ WEBSOCKET_CLIENT = web.AppKey("websocket_client", aiohttp.ClientSession)  # the 
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 RULES = web.AppKey("rules", RulesStore)
 RULES_WATCH = web.AppKey("rules_watch", asyncio.Task)
+IN_FLIGHT = web.AppKey("in_flight", dict)  # the requests being handled (see server.py's drain)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -71,7 +72,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> web.Appl
         # The access line's form (text with the request id, or JSON: proxy/logs.py); whether there is one at
         # all is the runner's access_log (settings.access_log).
         **logs.handler_args(settings.log_format),
-    }, middlewares=[logs.request_id_middleware(settings.is_trusted)])
+    }, middlewares=[logs.request_id_middleware(settings.is_trusted, in_flight := {})])
+    app[IN_FLIGHT] = in_flight
     app.on_response_prepare.append(logs.add_request_id_header)
     app[SETTINGS] = settings
     app[PIPELINE] = pipeline or build_pipeline(settings)

@@ -56,15 +56,19 @@ def request_id_for(request: web.Request, trusted: bool) -> str:
     return secrets.token_hex(16)  # 128 random bits, 32 hex digits (uuid4().hex cost several times more)
 
 
-def request_id_middleware(is_trusted):
+def request_id_middleware(is_trusted, in_flight: dict | None = None):
     """An aiohttp middleware: choose the request id, make it current for the request's log lines, and send it
-    back to the reader.  `is_trusted(peer)` says whose X-Request-ID we keep."""
+    back to the reader.  `is_trusted(peer)` says whose X-Request-ID we keep.  With `in_flight`, each request is
+    in that dict (by id: a request is a mapping, not hashable) while it is handled (the drain cuts those that
+    outlast it: proxy/server.py)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler):
         facts = {"request_id": request_id_for(request, is_trusted(request.remote))}
         request[FACTS] = facts
         token = _current.set(facts)
+        if in_flight is not None:
+            in_flight[id(request)] = request
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -72,6 +76,8 @@ def request_id_middleware(is_trusted):
             raise
         finally:
             _current.reset(token)
+            if in_flight is not None:
+                in_flight.pop(id(request), None)
         if not response.prepared:  # a streamed response set its headers itself (see on_response_prepare)
             response.headers[HEADER] = facts["request_id"]
         return response

@@ -81,11 +81,32 @@ def run_worker(settings, sock: socket.socket | None = None, parent: int | None =
     if parent is not None:
         app.on_startup.append(lambda app: _watch_parent(app, parent))
     app.on_startup.append(_stop_on_the_first_signal)
+    app.on_shutdown.append(_cut_what_outlasts_the_drain)
     where = {"sock": sock} if sock is not None else {"host": settings.listen_host, "port": settings.listen_port}
     web.run_app(app, **where, print=None,
                 shutdown_timeout=settings.timeouts.drain, handle_signals=False,  # (_stop_on_the_first_signal)
                 handler_cancellation=True,  # a reader who hangs up stops the work on their request
                 access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)
+
+
+async def _cut_what_outlasts_the_drain(app: web.Application) -> None:
+    """When the drain starts: the connections of requests still running timeouts.drain later are closed, with a
+    warning (aiohttp then cancels their handlers, as when a reader hangs up).  aiohttp itself waits shutdown_timeout
+    for handlers, then only cancels a request's body and waits shutdown_timeout again: a request waiting on the
+    upstream held a stop for twice the drain, past a container's grace period."""
+    from .app import IN_FLIGHT, SETTINGS
+
+    drain = app[SETTINGS].timeouts.drain
+
+    def cut() -> None:
+        running = [request for request in app[IN_FLIGHT].values() if request.transport is not None]
+        if running:
+            log.warning("worker %d: %d request(s) still in flight after timeouts.drain (%ss); cut", os.getpid(),
+                        len(running), drain)
+            for request in running:
+                request.transport.close()
+
+    asyncio.get_running_loop().call_later(drain, cut)
 
 
 SIGNAL_ECHO = 2.0  # seconds: a second stop signal sooner than this is the same request to stop

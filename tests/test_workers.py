@@ -25,7 +25,7 @@ async def upstream(serve):
                             content_type="text/html")
 
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(float(request.query.get("s", "2")))
         return web.Response(text="slow and whole")
 
     app = web.Application()
@@ -147,6 +147,41 @@ async def test_a_signal_to_the_whole_group_still_drains(server, number):
         assert response.status == 200 and await response.text() == "slow and whole"
     assert await asyncio.wait_for(process.wait(), 40) == 0
     assert child_pids(process.pid) == []
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_what_outlasts_the_drain_is_cut_when_it_ends(upstream, tmp_path, workers):
+    """A request still running when timeouts.drain ends is cut then, with a warning: aiohttp alone waited the drain
+    twice (the second time for a handler it never cancels), past a container's grace period."""
+    config = tmp_path / "site.yaml"
+    config.write_text("timeouts: {drain: 3}\n", encoding="utf-8")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("A11Y_PROXY_", "PROMETHEUS_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "proxy", "serve", "--workers", workers, "--upstream", upstream, "--config", str(config),
+        "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+    try:
+        async with aiohttp.ClientSession() as client:
+            for _ in range(300):
+                try:
+                    async with client.get(f"http://127.0.0.1:{port}/-/health"):
+                        break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            in_flight = asyncio.create_task(client.get(f"http://127.0.0.1:{port}/slow?s=30"))
+            await asyncio.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            with pytest.raises(aiohttp.ClientError):
+                await asyncio.wait_for(in_flight, 20)
+            assert await asyncio.wait_for(process.wait(), 20) == 0
+            assert time.monotonic() - started < 5  # the drain (3 s), not twice it
+        log = (await process.stderr.read()).decode()
+        assert "1 request(s) still in flight after timeouts.drain (3.0s); cut" in log
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def test_no_reader_is_refused_while_a_worker_restarts(server):
