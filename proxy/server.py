@@ -47,6 +47,9 @@ METRICS_DIR_PREFIX = "a11y-proxy-metrics-"  # then the supervisor's pid, "-", an
 RESTART_WINDOW = 2.0  # a worker that dies sooner than this after starting counts as a failed start
 MAX_FAILED_STARTS = 5  # in a row: then the supervisor stops (a broken config, a port in use)
 STARTUP_FAILED = 2  # the exit code of every start-up failure (README.md), a crash loop of workers included
+# Connections the kernel holds for a worker before it accepts them: a burst while every worker is busy rewriting
+# waits rather than being refused (nginx's default is 511; the kernel caps it at net.core.somaxconn).
+LISTEN_BACKLOG = 1024
 
 
 def default_workers() -> int:
@@ -83,7 +86,7 @@ def run_worker(settings, sock: socket.socket | None = None, parent: int | None =
     app.on_startup.append(_stop_on_the_first_signal)
     app.on_shutdown.append(_cut_what_outlasts_the_drain)
     where = {"sock": sock} if sock is not None else {"host": settings.listen_host, "port": settings.listen_port}
-    web.run_app(app, **where, print=None,
+    web.run_app(app, **where, print=None, backlog=LISTEN_BACKLOG,  # (aiohttp's own, 128, would replace ours)
                 shutdown_timeout=settings.timeouts.drain, handle_signals=False,  # (_stop_on_the_first_signal)
                 handler_cancellation=True,  # a reader who hangs up stops the work on their request
                 access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)
@@ -184,7 +187,7 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind(address)
             address = sock.getsockname()  # port 0: the others join the port the first one got
-            sock.listen(1024)
+            sock.listen(LISTEN_BACKLOG)
             sock.set_inheritable(True)
     except OSError:
         for sock in sockets:

@@ -2,7 +2,7 @@
 # Runs the whole test suite on a fresh Debian machine: installs what the tests need, then pytest.
 #   bash tests/run.sh [pytest args...]
 # System packages: Debian's chromium (driven by Playwright; no browser download ever), CJK fonts, nginx,
-# and a C compiler if there is none.
+# iproute2 (ss), and a C compiler if there is none.
 # Python packages go into .venv; axe-core comes from npm into node_modules/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v ss >/dev/null 2>&1 || need_apt+=(iproute2)  # (ss: the listening sockets' backlog, tests/test_workers.py)
 # A C compiler and Python's headers, so pip builds the Traditional-script accelerator and its tests run.
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \

@@ -69,6 +69,25 @@ async def metric(client: aiohttp.ClientSession, base: str, name: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+async def test_the_listening_sockets_keep_their_backlog(server):
+    """Each worker's socket queues LISTEN_BACKLOG connections (aiohttp's own 128 replaced what was asked)."""
+    import shutil
+    import subprocess
+
+    from proxy.server import LISTEN_BACKLOG
+
+    if shutil.which("ss") is None:
+        if os.environ.get("CI"):
+            pytest.fail("ss is missing: tests/run.sh installs iproute2")
+        pytest.skip("ss is not installed (iproute2)")
+    _, base = server
+    port = base.rsplit(":", 1)[1]
+    listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout.split("\n")
+    backlogs = [int(line.split()[2]) for line in listening if line.strip()]  # (Send-Q of a listening socket)
+    somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    assert backlogs == [min(LISTEN_BACKLOG, somaxconn)] * 2, listening
+
+
 async def test_two_workers_share_the_port_and_report_as_one_server(server):
     process, base = server
     workers = child_pids(process.pid)
