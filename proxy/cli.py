@@ -7,7 +7,7 @@ Where settings come from, highest first (serve, demo and healthcheck):
 
 Every start-up failure (a port in use or not ours to take, a bad upstream URL, a config or rules folder that
 cannot be read, a bad value in the environment) is one line on stderr and exit code 2, before anything
-listens.  SIGTERM and SIGINT stop every command that serves promptly, draining in-flight requests.
+listens.  SIGTERM, SIGINT and SIGHUP stop every command that serves promptly, draining in-flight requests.
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import dataclasses
 import errno
 import logging
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -227,6 +226,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .demo.portal import start_portal
+    from .server import STOP_SIGNALS
     from .settings import parse_upstream
 
     args.upstream = None
@@ -240,7 +240,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):  # as PID 1 in a container, SIGTERM is ignored otherwise
+        for signum in STOP_SIGNALS:  # (as PID 1 in a container, SIGTERM is ignored otherwise)
             loop.add_signal_handler(signum, stop.set)
         portal_runner, portal_port = await start_portal("127.0.0.1", 0)
         try:

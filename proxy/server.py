@@ -113,10 +113,13 @@ async def _cut_what_outlasts_the_drain(app: web.Application) -> None:
 
 
 SIGNAL_ECHO = 2.0  # seconds: a second stop signal sooner than this is the same request to stop
+# SIGHUP too: the terminal closing (or `kill -HUP`) stops the server as SIGTERM does, draining, rather than killing
+# the supervisor outright and leaving its workers and metrics folder behind.  (Rule files reload by themselves.)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 async def _stop_on_the_first_signal(app: web.Application) -> None:
-    """SIGTERM or SIGINT starts the drain (aiohttp's GracefulExit); a second one within SIGNAL_ECHO is ignored.
+    """SIGTERM, SIGINT or SIGHUP starts the drain (aiohttp's GracefulExit); a second within SIGNAL_ECHO is ignored.
     A worker often gets two at once: Ctrl-C, or systemd's SIGTERM to the whole control group, reaches it and its
     supervisor, which passes the signal on; aiohttp's own handlers take a second signal as "stop now" and cut
     every request in flight.  A second signal later than that still stops at once, as one expects of Ctrl-C."""
@@ -134,7 +137,7 @@ async def _stop_on_the_first_signal(app: web.Application) -> None:
         first.append(now)
         raise web.GracefulExit()
 
-    for number in (signal.SIGTERM, signal.SIGINT):
+    for number in STOP_SIGNALS:
         loop.add_signal_handler(number, stop, number)
 
 
@@ -156,9 +159,9 @@ async def _watch_parent(app: web.Application, parent: int) -> None:
 def _worker_main(settings, sock: socket.socket, parent: int, sockets: list[socket.socket]) -> None:
     # Forked with SIGTERM/SIGINT blocked and the supervisor's handlers: a signal now must stop this worker
     # (nothing is in flight yet), not run a copy of the supervisor's handler and leave the worker serving.
-    for number in (signal.SIGTERM, signal.SIGINT):
+    for number in STOP_SIGNALS:
         signal.signal(number, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, set(STOP_SIGNALS))
     # The other workers' sockets, inherited by the fork, are not this worker's to hold: held here, one would go
     # on queueing connections after its own worker stopped listening, that nobody ever accepts.
     for other in sockets:
@@ -235,8 +238,8 @@ class Supervisor:
         remove_stale_metrics_dirs(Path(tempfile.gettempdir()))
         metrics_dir = Path(tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-"))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, self._stop)
+        for number in STOP_SIGNALS:
+            signal.signal(number, self._stop)
         log.info("supervisor %d: %d workers on %s:%d (metrics in %s)", os.getpid(), self.count,
                  self.settings.listen_host, self.settings.listen_port, metrics_dir)
         try:
@@ -259,7 +262,7 @@ class Supervisor:
             return
         process = self.context.Process(target=_worker_main, daemon=False,
                                        args=(self.settings, self.sockets[index], os.getpid(), self.sockets))
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
         try:
             process.start()
         finally:

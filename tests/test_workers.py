@@ -120,12 +120,13 @@ async def test_a_dead_worker_is_replaced(server):
                 assert response.status == 200
 
 
-async def test_sigterm_drains_in_flight_requests_then_exits(server):
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])  # (SIGHUP: the terminal closing)
+async def test_sigterm_drains_in_flight_requests_then_exits(server, number):
     process, base = server
     async with aiohttp.ClientSession() as client:
         in_flight = asyncio.create_task(client.get(base + "/slow"))
         await asyncio.sleep(0.5)  # the request is at the upstream now
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(number)
         response = await asyncio.wait_for(in_flight, 10)
         assert response.status == 200 and await response.text() == "slow and whole"
     assert await asyncio.wait_for(process.wait(), 40) == 0
@@ -152,7 +153,7 @@ async def test_a_stopping_server_refuses_new_connections_at_once(server):
     assert await asyncio.wait_for(process.wait(), 40) == 0
 
 
-@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 async def test_a_signal_to_the_whole_group_still_drains(server, number):
     """Ctrl-C (SIGINT to the terminal's process group) or systemd's SIGTERM to the control group reaches every
     worker beside the supervisor, which passes it on: the second, within two seconds, is the same request to stop
