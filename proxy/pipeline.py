@@ -47,6 +47,14 @@ class Page:
         return self.prefix + (self.url.raw_path_qs or "/")
 
     @property
+    def legacy_charset(self) -> str | None:
+        """The charset the page's forms and link queries were submitted in, when not UTF-8 (GBK, Big5...); None
+        for UTF-8, and for UTF-16, whose pages submit in UTF-8 (HTML's rule for forms and URL queries)."""
+        if self.source_charset.startswith(("utf-8", "utf-16")):
+            return None
+        return self.source_charset
+
+    @property
     def trad_config(self) -> str | None:
         """The OpenCC config this page is converted with, or None when trad is off.
 

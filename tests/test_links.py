@@ -93,3 +93,18 @@ def test_the_upstream_is_found_in_links_and_styles_whichever_way_its_port_is_wri
     out = build_pipeline(settings).render(html, page)
     assert re.findall(r'<a class="t" href="([^"]*)"', out) == ["/-/trad/x.html", "/-/trad/y.html"]
     assert "url(/b.png)" in out and "url(/c.png)" in out and "url(/d.png)" in out and "portal.gov.cn" not in out
+
+
+@pytest.mark.parametrize("charset", ["utf-16-le", "utf-16-be", "utf-8"])
+def test_a_utf16_page_submits_in_utf8_as_browsers_do(charset):
+    """HTML: forms and link queries of a UTF-16 page are sent in UTF-8, so nothing is re-encoded for it (the
+    legacy-charset repairs are for GBK and Big5 pages) and its forms get no accept-charset."""
+    html = (f'<html><body><a class="t" href="{UPSTREAM}/s.jsp?q=发展">a</a><a class="t" href="/s.jsp?q=发展">b</a>'
+            '<form action="/s.jsp"><input name="q"></form></body></html>')
+    page = Page(url=URL(UPSTREAM + "/a.html"), modes=parse_modes(""), settings=SETTINGS, source_charset=charset)
+    out = build_pipeline(SETTINGS).render(html, page)
+    assert re.findall(r'<a class="t" href="([^"]*)"', out) == [f"/s.jsp?q={quote('发展')}"] * 2  # (UTF-8)
+    assert "accept-charset" not in out
+    gbk = build_pipeline(SETTINGS).render(html, Page(url=URL(UPSTREAM + "/a.html"), modes=parse_modes(""),
+                                                     settings=SETTINGS, source_charset="gb18030"))
+    assert 'accept-charset="gbk"' in gbk and f"q={GBK_FAZHAN}" in gbk

@@ -16,12 +16,12 @@ class DeclareUtf8(Stateless):
 
     def apply(self, doc: Document, page: Page) -> None:
         set_charset_utf8(doc)
-        if page.source_charset not in ("utf-8", "utf-8-sig"):
+        if page.legacy_charset is not None:
             # The page now reaches the browser as UTF-8, so its forms would submit UTF-8; a portal built on
             # GBK expects GBK bytes.  Keep forms submitting what the portal has always received.
             for form in doc.root.iter("form"):
                 if not form.get("accept-charset"):
-                    form.set("accept-charset", _label(page.source_charset))
+                    form.set("accept-charset", _label(page.legacy_charset))
 
 
 def _label(codec: str) -> str:

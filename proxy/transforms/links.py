@@ -121,8 +121,8 @@ class KeepReaderOnProxy(Stateless):
                 element.set(attribute, new)
         self._meta_refresh(doc, page, links)
         self._css_urls(doc, styles, links)
-        if page.source_charset not in ("utf-8", "utf-8-sig"):
-            self._legacy_queries(doc, page.source_charset)
+        if page.legacy_charset is not None:
+            self._legacy_queries(doc, page.legacy_charset)
 
     @staticmethod
     def _legacy_queries(doc: Document, codec: str) -> None:
