@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from . import __version__, logs, pages
+from . import __version__, logs, pages, websocket
 from .forward import Proxy, cookie_modes, public_host_header, public_scheme
 from .metrics import Metrics
 from .modes import Modes, UnknownMode, parse as parse_modes
@@ -111,7 +111,7 @@ async def _start_client(app: web.Application) -> None:
                                     sock_read=timeouts.read)
     connector = aiohttp.TCPConnector(limit=settings.limits.upstream_connections, ttl_dns_cache=60)
 
-    def session(**more) -> aiohttp.ClientSession:
+    def session(connector: aiohttp.BaseConnector, **more) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=False,  # bytes pass through as the upstream sent them
             cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to each reader, never to the proxy
@@ -121,10 +121,14 @@ async def _start_client(app: web.Application) -> None:
             skip_auto_headers=("User-Agent",), trust_env=False, **more)
 
     # Proxied requests note the upstream's status for the access line themselves (Proxy.ask_upstream: tracing
-    # would cost every request); WebSocket handshakes, on the same connection pool, through the trace hooks.
-    client = session()
+    # would cost every request); WebSocket handshakes through the trace hooks, on a pool of their own (a socket
+    # holds its connection for its whole life: sharing the pages' pool, a few idle ones starved every page),
+    # and never following a redirect (only the configured upstream is contacted; browsers follow none either).
+    client = session(connector)
     app[CLIENT] = client
-    app[WEBSOCKET_CLIENT] = session(connector_owner=False, trace_configs=[logs.trace_config()])
+    app[WEBSOCKET_CLIENT] = session(
+        aiohttp.TCPConnector(limit=settings.limits.websocket_connections, ttl_dns_cache=60),
+        trace_configs=[logs.trace_config(), websocket.no_redirects()])
     # Threads, not only one per core: a page that runs up to its time budget must not hold up small pages.
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2)), thread_name_prefix="pipeline")
     variant_key = hashlib.sha1(f"{__version__}|{settings}".encode()).hexdigest()
@@ -185,7 +189,7 @@ async def _stop_watching_rules(app: web.Application) -> None:
 
 
 async def _close_client(app: web.Application) -> None:
-    await app[WEBSOCKET_CLIENT].close()  # (the pool is the other session's, closed with it)
+    await app[WEBSOCKET_CLIENT].close()  # (each session closes its own pool)
     await app[CLIENT].close()
     app[EXECUTOR].shutdown(wait=False, cancel_futures=True)
 

@@ -45,6 +45,9 @@ class Limits:
     json_max_bytes: int = 4 * MiB
     search_body_max_bytes: int = 64 * 1024  # form bodies we re-encode for search (trad reverse path)
     upstream_connections: int = 256  # pool size of the shared client session
+    # WebSockets (a portal's live chat) hold an upstream connection for their whole life: their own pool, so that
+    # idle sockets opened by anyone never take the connections pages need.  Past it, a new one is refused (502).
+    websocket_connections: int = 256
     # A request body up to this size is read whole before an upstream connection is taken, so a reader who
     # sends slowly holds only their own connection (larger uploads stream, within timeouts.client_body).
     request_buffer_bytes: int = 1 * MiB
@@ -449,6 +452,7 @@ LIMIT_RANGES: dict[str, Range] = {
     "json_max_bytes": Range("size", KiB, GiB),
     "search_body_max_bytes": Range("size", KiB, GiB),
     "upstream_connections": Range("count", 1, 65535),  # (aiohttp reads 0 as no limit at all)
+    "websocket_connections": Range("count", 1, 65535),
     "request_buffer_bytes": Range("size", 0, GiB),  # 0: every request body streams
     "response_buffer_bytes": Range("size", 0, GiB),
     # aiohttp already refuses more than 100 header lines of 8 KiB: past 1 MiB this limit could never apply.

@@ -41,6 +41,22 @@ def handshake_headers(headers, *, public_origin: str, upstream_origin: str):
     return headers
 
 
+class RedirectRefused(aiohttp.ClientError):
+    """The upstream answered a WebSocket handshake with a redirect: not followed (see no_redirects)."""
+
+
+def no_redirects() -> aiohttp.TraceConfig:
+    """Trace hooks that stop a session at the first redirect: aiohttp's ws_connect always follows them, and a
+    portal's open redirect would otherwise connect the proxy to any host its network reaches."""
+
+    async def refuse(session, context, params) -> None:
+        raise RedirectRefused(f"redirected ({params.response.status}) to {params.response.headers.get('Location')!r}")
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_redirect.append(refuse)
+    return trace
+
+
 async def relay(request: web.Request, client: aiohttp.ClientSession, upstream_url: URL, headers,
                 metrics: Metrics) -> web.StreamResponse:
     """Open the upstream WebSocket first, so a refusal reaches the reader as the upstream's answer."""
@@ -54,6 +70,10 @@ async def relay(request: web.Request, client: aiohttp.ClientSession, upstream_ur
         metrics.websockets.labels("refused").inc()
         return web.Response(status=exc.status if 400 <= exc.status < 600 else 502,
                             text="The portal refused this WebSocket.\n")
+    except RedirectRefused as exc:
+        log.warning("websocket %s %s: not followed", target, exc)
+        metrics.websockets.labels("refused").inc()
+        return web.Response(status=502, text="The portal sent this WebSocket elsewhere.\n")
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
         log.warning("websocket %s failed: %r", target, exc)
         metrics.websockets.labels("failed").inc()

@@ -40,8 +40,16 @@ def chat_upstream() -> web.Application:
     async def refuse(request: web.Request) -> web.Response:
         return web.Response(status=403, text="no chat for you")
 
+    async def jump(request: web.Request) -> web.Response:  # an open redirect, as portals have
+        raise web.HTTPFound(request.query["to"])
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<p>页</p>", content_type="text/html")
+
     app.router.add_get("/chat", chat)
     app.router.add_get("/private-chat", refuse)
+    app.router.add_get("/jump", jump)
+    app.router.add_get("/page.html", page)
     return app
 
 
@@ -123,3 +131,46 @@ async def test_refusal_and_unreachable_upstream_are_answered(chat, http, proxy):
     async with http.get(proxied + "/-/metrics") as response:
         metrics = await response.text()
     assert 'a11y_proxy_websockets_total{outcome="refused"} 2.0' in metrics
+
+
+async def test_a_redirected_handshake_is_not_followed(chat, http, serve):
+    """Only the configured upstream is contacted: a portal's open redirect must not connect the proxy to another
+    host (an internal service) and relay it to the reader.  Browsers follow no WebSocket redirect either."""
+    app, _upstream, proxied = chat
+    reached = []
+
+    async def internal(request: web.Request) -> web.StreamResponse:
+        reached.append(request.path)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str("internal service")
+        return ws
+
+    other = web.Application()
+    other.router.add_get("/{tail:.*}", internal)
+    elsewhere = await serve(other)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await http.ws_connect(proxied.replace("http", "ws") + f"/jump?to={elsewhere}/admin")
+    assert refused.value.status == 502 and reached == []
+
+
+async def test_idle_websockets_leave_the_pages_their_connections(serve, proxy, http):
+    """WebSockets hold an upstream connection for their whole life, in a pool of their own: as many idle ones as
+    the pages' pool holds still leave pages served (sharing it, four idle sockets made every page wait, then 504)."""
+    from proxy.settings import Limits
+
+    app = chat_upstream()
+    app[CLOSED_BY_READER] = asyncio.get_running_loop().create_future()
+    upstream = await serve(app)
+    proxied = await proxy(upstream, limits=Limits(upstream_connections=4, websocket_connections=4),
+                          timeouts=Timeouts(connect=1.0))
+    sockets = [await http.ws_connect(proxied.replace("http", "ws") + "/chat") for _ in range(4)]
+    try:
+        async with http.get(proxied + "/page.html") as response:
+            assert response.status == 200
+        with pytest.raises(aiohttp.WSServerHandshakeError) as full:  # the fifth: past websocket_connections
+            await http.ws_connect(proxied.replace("http", "ws") + "/chat")
+        assert full.value.status == 502
+    finally:
+        for socket in sockets:
+            await socket.close()
