@@ -298,6 +298,30 @@ def test_time_from_a_write_to_its_conversion(context, demo):
     assert median < 250
 
 
+def test_a_page_that_puts_its_text_back_in_new_elements_is_left_alone(context, demo):
+    """A page whose own observer rebuilds an element's content whenever it differs (anti-tamper, a widget that
+    renders on every change): each round is a new element, so the per-element guard never fired, and with the
+    answer remembered the two scripts wrote back and forth inside observer callbacks, the page frozen.  The same
+    text rewritten 20 rounds within 2 s is left for a while."""
+    _, proxied = demo
+    page, _ = open_settled(context, proxied + "/-/trad/xxgk/2026/art_1001.html")
+    try:
+        renders = page.evaluate("""async () => {
+          const box = document.createElement('div'); document.body.appendChild(box);
+          let renders = 0;
+          const render = () => { renders++; box.innerHTML = '<span>头发护理</span>'; };
+          new MutationObserver(() => { if (box.textContent !== '头发护理' && renders < 100000) render(); })
+            .observe(box, {subtree: true, childList: true, characterData: true});
+          render();
+          await new Promise(r => setTimeout(r, 3000));
+          return renders;
+        }""")
+    finally:
+        page.close()
+    print(f"\na self-restoring element: the page rendered it {renders} times in 3 s")
+    assert renders < 1000  # (100000, the test's own cap, without the guard by text)
+
+
 def options_portal(received: list[str]) -> web.Application:
     """A form whose options have no value and are written over several lines, as templates indent them: what
     each submission brought is appended to received, as the query string came."""

@@ -106,6 +106,7 @@
   var disabled = false;
   var cache = new Map();  // run text (pieces joined by \u001f) -> converted pieces
   var rewrites = new WeakMap();  // element -> {since, count}: how often we rewrote in it lately (see calm)
+  var textRewrites = new Map();  // text -> {since, count}: the same, by the text rewritten (see calm)
   var realFetch = window.fetch && window.fetch.bind(window);  // before the portal's scripts wrap them
   var RealXHR = window.XMLHttpRequest;
   var xhrOpen = RealXHR && RealXHR.prototype.open, xhrSend = RealXHR && RealXHR.prototype.send;
@@ -402,7 +403,8 @@
       for (var j = 0; j < item.nodes.length; j++) {
         var node = item.nodes[j];
         // Only what is still as it was sent; pieces around the new ones were converted already (the same).
-        if (node.data !== item.sources[j] || out[j] === item.sources[j] || !calm(node.parentNode, round)) { continue; }
+        if (node.data !== item.sources[j] || out[j] === item.sources[j] || !calm(node.parentNode, round) ||
+            !calmText(item.sources[j], round)) { continue; }
         var option = node.parentNode;
         if (option && option.localName === "option" && !option.hasAttribute("value")) {
           option.setAttribute("value", option.text);  // it keeps submitting what the portal expects
@@ -423,6 +425,24 @@
     if (!seen || now - seen.since > 2000) { rewrites.set(element, seen = {since: now, count: 0}); }
     if (!round.has(element)) {
       round.add(element);
+      seen.count++;
+    }
+    return seen.count <= 20;
+  }
+
+  function calmText(text, round) {
+    // The same guard by the text rewritten: a script that puts its text back in a new element each time (its
+    // own observer rebuilding innerHTML) would have us both write forever, each element seen only once; with
+    // answers we remember, inside one observer callback after another, the page never got a turn again.
+    var now = Date.now(), seen = textRewrites.get(text);
+    if (!seen || now - seen.since > 2000) {
+      if (textRewrites.size > 1000) {  // (texts seen long ago go: a clock's texts are each seen once)
+        textRewrites.forEach(function (old, key) { if (now - old.since > 2000) { textRewrites.delete(key); } });
+      }
+      textRewrites.set(text, seen = {since: now, count: 0});
+    }
+    if (!round.has(text)) {
+      round.add(text);
       seen.count++;
     }
     return seen.count <= 20;
