@@ -15,6 +15,8 @@ page load, and the time from a script's write to its conversion on screen.
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import statistics
 import time
 
@@ -368,6 +370,38 @@ def test_options_without_value_submit_what_they_did_upstream(servers, context):
         page.close()
     assert submitted["upstream"][:2] == ["area=%E5%8C%97%E4%BA%AC%E5%B8%82",  # 北京市, 全部 地区
                                          "area=%E5%85%A8%E9%83%A8+%E5%9C%B0%E5%8C%BA"]
+    assert submitted["proxied"] == submitted["upstream"]
+
+
+def test_an_option_the_page_reuses_submits_its_new_text(servers, context):
+    """Options a script adds get their Simplified text as value (they keep submitting it); when the page's script
+    later reuses an option for another entry (a framework updating a list in place: province, then its cities),
+    the value follows the new text, as the browser's own would, whether the new text converts (韶关市) or not
+    (深圳市).  Without that the reader picked 深圳市 and the form sent 广州市."""
+    received: list[str] = []
+    upstream = servers.serve(options_portal(received))
+    proxied = servers.proxy(upstream)
+    page = context.new_page()
+    try:
+        submitted = {}
+        for where, url in (("upstream", upstream + "/"), ("proxied", proxied + "/-/trad/")):
+            values = []
+            for index in (3, 4):
+                page.goto(url, wait_until="load")
+                page.evaluate("""() => { const s = document.getElementById('area');
+                    for (const t of ['广州市', '汕头市']) s.add(new Option(t)); }""")
+                page.wait_for_timeout(400)  # (converted, and given their values, by now)
+                page.evaluate("""() => { const s = document.getElementById('area');
+                    s.options[3].text = '深圳市'; s.options[4].text = '韶关市'; }""")
+                page.wait_for_timeout(400)
+                page.select_option("#area", index=index)
+                with page.expect_navigation():
+                    page.click("#go")
+                values.append(received[-1])
+            submitted[where] = values
+    finally:
+        page.close()
+    assert submitted["upstream"] == [f"area={quote('深圳市')}", f"area={quote('韶关市')}"]
     assert submitted["proxied"] == submitted["upstream"]
 
 

@@ -107,6 +107,7 @@
   var cache = new Map();  // run text (pieces joined by \u001f) -> converted pieces
   var rewrites = new WeakMap();  // element -> {since, count}: how often we rewrote in it lately (see calm)
   var textRewrites = new Map();  // text -> {since, count}: the same, by the text rewritten (see calm)
+  var ownValues = new WeakMap();  // option -> the value we gave it (its Simplified text: see followText)
   var realFetch = window.fetch && window.fetch.bind(window);  // before the portal's scripts wrap them
   var RealXHR = window.XMLHttpRequest;
   var xhrOpen = RealXHR && RealXHR.prototype.open, xhrSend = RealXHR && RealXHR.prototype.send;
@@ -125,6 +126,7 @@
     var walked = new Set();
     for (var i = 0; i < records.length; i++) {
       var record = records[i];
+      if (record.type !== "attributes") { followText(record.target); }
       if (record.type === "childList") {
         // While loading, added nodes may be the parser's (already converted): STRICT, unless written.
         var strict = parsing && !writing;
@@ -134,6 +136,18 @@
       } else {
         addAttribute(record.target, record.attributeName, false);
       }
+    }
+  }
+
+  function followText(target) {
+    // An option we gave a value (its text, before converting it) submits that value: when the page's script
+    // changes its text (a framework reusing the option for another city), the value follows the new text, as
+    // the browser's own would (the text read before we convert it, so still the page's Simplified).
+    var option = target && (target.localName === "option" ? target : target.parentNode);
+    if (option && option.localName === "option" && ownValues.has(option) &&
+        option.getAttribute("value") === ownValues.get(option) && option.text !== ownValues.get(option)) {
+      option.setAttribute("value", option.text);
+      ownValues.set(option, option.text);
     }
   }
 
@@ -408,6 +422,7 @@
         var option = node.parentNode;
         if (option && option.localName === "option" && !option.hasAttribute("value")) {
           option.setAttribute("value", option.text);  // it keeps submitting what the portal expects
+          ownValues.set(option, option.text);
         }
         node.data = out[j];
       }
