@@ -345,29 +345,36 @@ def options_portal(received: list[str]) -> web.Application:
     return app
 
 
-def test_options_without_value_submit_what_they_did_upstream(servers, context):
-    """An option without value submits its text, ASCII whitespace stripped and collapsed: the value written for it
-    in trad mode is that, not the source's line breaks and indentation."""
+def submitted_options(servers, context, indexes, script: str = "") -> dict[str, list[str]]:
+    """What the options form submits for each option index, loaded directly and through /-/trad/ ({where: [query
+    strings]}), after `script` ran on the loaded page (and the live script had time to convert what it wrote)."""
     received: list[str] = []
     upstream = servers.serve(options_portal(received))
     proxied = servers.proxy(upstream)
     page = context.new_page()
+    submitted: dict[str, list[str]] = {}
     try:
-        submitted = {}
         for where, url in (("upstream", upstream + "/"), ("proxied", proxied + "/-/trad/")):
-            values = []
-            for index in range(3):
+            submitted[where] = []
+            for index in indexes:
                 page.goto(url, wait_until="load")
+                if script:
+                    page.evaluate(script)
                 page.select_option("#area", index=index)
                 with page.expect_navigation():
                     page.click("#go")
-                values.append(received[-1])
-            submitted[where] = values
-            if where == "proxied":  # (the page was converted: the options show Traditional text)
-                page.go_back()
-                assert page.inner_text("#area").split("\n")[1].strip() == "全部 地區"
+                submitted[where].append(received[-1])
+        page.go_back()  # (the proxied page: converted, its options show Traditional text)
+        assert page.inner_text("#area").split("\n")[1].strip() == "全部 地區"
     finally:
         page.close()
+    return submitted
+
+
+def test_options_without_value_submit_what_they_did_upstream(servers, context):
+    """An option without value submits its text, ASCII whitespace stripped and collapsed: the value written for it
+    in trad mode is that, not the source's line breaks and indentation."""
+    submitted = submitted_options(servers, context, range(3))
     assert submitted["upstream"][:2] == ["area=%E5%8C%97%E4%BA%AC%E5%B8%82",  # 北京市, 全部 地区
                                          "area=%E5%85%A8%E9%83%A8+%E5%9C%B0%E5%8C%BA"]
     assert submitted["proxied"] == submitted["upstream"]
@@ -378,29 +385,12 @@ def test_an_option_the_page_reuses_submits_its_new_text(servers, context):
     later reuses an option for another entry (a framework updating a list in place: province, then its cities),
     the value follows the new text, as the browser's own would, whether the new text converts (韶关市) or not
     (深圳市).  Without that the reader picked 深圳市 and the form sent 广州市."""
-    received: list[str] = []
-    upstream = servers.serve(options_portal(received))
-    proxied = servers.proxy(upstream)
-    page = context.new_page()
-    try:
-        submitted = {}
-        for where, url in (("upstream", upstream + "/"), ("proxied", proxied + "/-/trad/")):
-            values = []
-            for index in (3, 4):
-                page.goto(url, wait_until="load")
-                page.evaluate("""() => { const s = document.getElementById('area');
-                    for (const t of ['广州市', '汕头市']) s.add(new Option(t)); }""")
-                page.wait_for_timeout(400)  # (converted, and given their values, by now)
-                page.evaluate("""() => { const s = document.getElementById('area');
-                    s.options[3].text = '深圳市'; s.options[4].text = '韶关市'; }""")
-                page.wait_for_timeout(400)
-                page.select_option("#area", index=index)
-                with page.expect_navigation():
-                    page.click("#go")
-                values.append(received[-1])
-            submitted[where] = values
-    finally:
-        page.close()
+    reuse = """async () => { const s = document.getElementById('area');
+        for (const t of ['广州市', '汕头市']) s.add(new Option(t));
+        await new Promise(r => setTimeout(r, 400));  // (converted, and given their values, by now)
+        s.options[3].text = '深圳市'; s.options[4].text = '韶关市';
+        await new Promise(r => setTimeout(r, 400)); }"""
+    submitted = submitted_options(servers, context, (3, 4), reuse)
     assert submitted["upstream"] == [f"area={quote('深圳市')}", f"area={quote('韶关市')}"]
     assert submitted["proxied"] == submitted["upstream"]
 
