@@ -91,9 +91,13 @@ async def relay(request: web.Request, client: aiohttp.ClientSession, upstream_ur
             done, _pending = await asyncio.wait(copies, return_when=asyncio.FIRST_COMPLETED)
             first = next(iter(done))
             code = first.result() if first.exception() is None else aiohttp.WSCloseCode.INTERNAL_ERROR
-            # Whoever closed first, the other side learns the same close code (where one may be sent).
+            # Whoever closed first, the other side learns the same close code (where one may be sent).  A
+            # connection dropped without a close (1006: no code may be sent on) is no deliberate close: the
+            # reader learns 1014 (bad gateway: its chat client reconnects), the portal 1001 (the reader is gone).
             if code is None or not 1000 <= code < 5000 or code in (1004, 1005, 1006, 1015):
-                code = aiohttp.WSCloseCode.OK
+                dropped = code == 1006 or code is None
+                code = aiohttp.WSCloseCode.OK if not dropped else (
+                    1014 if first is copies[1] else aiohttp.WSCloseCode.GOING_AWAY)
             for side in (reader, upstream):
                 if not side.closed:
                     await asyncio.wait_for(side.close(code=code), CLOSE_SECONDS)

@@ -29,6 +29,9 @@ def chat_upstream() -> web.Application:
         async for message in ws:
             if message.type == WSMsgType.TEXT and message.data == "bye":
                 await ws.close(code=CLOSED_BY_UPSTREAM, message=b"bye")
+            elif message.type == WSMsgType.TEXT and message.data == "drop":  # gone without a close (a crash)
+                request.transport.abort()
+                break
             elif message.type == WSMsgType.TEXT:
                 await ws.send_str("echo:" + message.data)
             elif message.type == WSMsgType.BINARY:
@@ -91,6 +94,18 @@ async def test_upstream_closing_closes_the_reader_with_its_code(chat, http):
         closing = await ws.receive(timeout=5)
         assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
         assert ws.close_code == CLOSED_BY_UPSTREAM
+
+
+async def test_an_upstream_that_drops_the_connection_is_no_deliberate_close(chat, http):
+    """The portal's side gone without a close frame: the reader learns 1014 (bad gateway), so a chat client
+    reconnects, not 1000 (done), which it takes as the end of the conversation."""
+    _app, _upstream, proxied = chat
+    async with http.ws_connect(proxied.replace("http", "ws") + "/chat") as ws:
+        await ws.receive(timeout=5)
+        await ws.send_str("drop")
+        closing = await ws.receive(timeout=5)
+        assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
+        assert ws.close_code == 1014
 
 
 async def test_a_reader_who_vanishes_closes_the_upstream_too(chat, http):
