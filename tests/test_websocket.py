@@ -86,26 +86,18 @@ async def test_messages_go_both_ways_and_the_upstream_sees_the_reader(chat, http
     assert await asyncio.wait_for(app[CLOSED_BY_READER], 5) == aiohttp.WSCloseCode.OK
 
 
-async def test_upstream_closing_closes_the_reader_with_its_code(chat, http):
+@pytest.mark.parametrize("ending, code", [("bye", CLOSED_BY_UPSTREAM), ("drop", 1014)], ids=["closed", "dropped"])
+async def test_upstream_closing_closes_the_reader_with_its_code(chat, http, ending, code):
+    """The portal's close reaches the reader with its code; its side gone without a close frame ('drop': a crash)
+    reaches the reader as 1014 (bad gateway), so a chat client reconnects, not 1000 (done), which it takes as the
+    end of the conversation."""
     _app, _upstream, proxied = chat
     async with http.ws_connect(proxied.replace("http", "ws") + "/chat") as ws:
         await ws.receive(timeout=5)
-        await ws.send_str("bye")
+        await ws.send_str(ending)
         closing = await ws.receive(timeout=5)
         assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
-        assert ws.close_code == CLOSED_BY_UPSTREAM
-
-
-async def test_an_upstream_that_drops_the_connection_is_no_deliberate_close(chat, http):
-    """The portal's side gone without a close frame: the reader learns 1014 (bad gateway), so a chat client
-    reconnects, not 1000 (done), which it takes as the end of the conversation."""
-    _app, _upstream, proxied = chat
-    async with http.ws_connect(proxied.replace("http", "ws") + "/chat") as ws:
-        await ws.receive(timeout=5)
-        await ws.send_str("drop")
-        closing = await ws.receive(timeout=5)
-        assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
-        assert ws.close_code == 1014
+        assert ws.close_code == code
 
 
 async def test_a_reader_who_vanishes_closes_the_upstream_too(chat, http):
